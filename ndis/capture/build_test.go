@@ -131,21 +131,25 @@ func TestBuildEchoRequestChecksumsHoldForEveryPayloadSize(t *testing.T) {
 }
 
 func TestBuildDHCPDiscoverGolden(t *testing.T) {
-	want := unhex(t, `
+	head := unhex(t, `
 		ff ff ff ff ff ff  02 00 00 00 00 01  08 00
 		45 00 01 48  00 01 00 00  40 11 79 a5  00 00 00 00  ff ff ff ff   # 328 bytes, TTL 64, UDP
 		00 44 00 43  01 34 11 e3                                          # 68 -> 67, 308 bytes
 		01 01 06 00  39 03 f3 26  00 00 80 00                             # BOOTREQUEST, xid, broadcast flag
 		00 00 00 00  00 00 00 00  00 00 00 00  00 00 00 00                # ciaddr yiaddr siaddr giaddr
 		02 00 00 00 00 01  00 00 00 00 00 00 00 00 00 00                  # chaddr
-	` + strings.Repeat("00", 64+128) + `                                  # sname, file
+	`)
+	snameAndFile := make([]byte, 64+128)
+	options := unhex(t, `
 		63 82 53 63                                                       # magic cookie
 		35 01 01                                                          # 53: discover
 		3d 07 01 02 00 00 00 00 01                                        # 61: hw type 1 + MAC
 		0c 03 77 6d 70                                                    # 12: "wmp"
 		37 06 01 03 06 0f 1c 33                                           # 55: 1 3 6 15 28 51
 		ff                                                                # end
-	` + strings.Repeat("00", 300-240-26))
+	`)
+	padTo300 := make([]byte, 300-240-26)
+	want := bytes.Join([][]byte{head, snameAndFile, options, padTo300}, nil)
 	buf := make([]byte, 600)
 	n, err := BuildDHCPDiscover(buf, &DHCPDiscover{ClientMAC: macClient, XID: 0x3903f326, IPID: 1, HostName: "wmp"})
 	if err != nil {
