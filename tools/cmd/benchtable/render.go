@@ -44,7 +44,9 @@ func render(w io.Writer, m machine, native, wasm *runSet, ratios []ratio) error 
 	fmt.Fprintf(&b, "- Go: %s\n", m.goVersion)
 	fmt.Fprintf(&b, "- CPU: %s\n", m.cpu)
 	fmt.Fprintf(&b, "- browser (wasm columns): %s, headless, through wasmbrowsertest; Go runs on one thread there\n", m.chromium)
-	fmt.Fprintf(&b, "- settings: %s; each value is the median of the runs\n\n", m.settings)
+	fmt.Fprintf(&b, "- settings: %s; each value is the median of the runs\n", m.settings)
+	b.WriteString("- wasm times come from the browser's performance.now(), which Chromium coarsens on pages that are " +
+		"not cross-origin isolated (100 µs steps seen here): short -benchtime values make the wasm columns coarse\n\n")
 
 	pkgs := packages(native, wasm)
 	if len(pkgs) == 0 {
