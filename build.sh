@@ -346,9 +346,11 @@ wasm_tests() {
 	fi
 	local pkg failed=() log
 	mkdir -p "$OUT_DIR/wasm-test"
+	# One package per go test run, so one browser at a time: several starting together on a busy
+	# machine is what makes chromedp's 20 s wait for the browser run out.
 	for pkg in $pkgs; do
 		log="$OUT_DIR/wasm-test/${pkg//\//_}.log"
-		wasm_go_test "$log" -p 1 -timeout "${WASM_TEST_TIMEOUT:-10m}" "$pkg" || failed+=("$pkg")
+		wasm_go_test "$log" -timeout "${WASM_TEST_TIMEOUT:-10m}" "$pkg" || failed+=("$pkg")
 	done
 	if ((${#failed[@]} > 0)); then
 		echo "GOOS=js tests failed in: ${failed[*]} (logs in $OUT_DIR/wasm-test/)"
@@ -373,7 +375,7 @@ cmd_test() {
 	step "GOOS=js go vet ./..." wasm_vet
 	if ((setup_ok)); then
 		step "warm Chromium" warm_chrome
-		step "GOOS=js go test (headless Chromium, -p 1)" wasm_tests
+		step "GOOS=js go test (headless Chromium, one package at a time)" wasm_tests
 	else
 		skip "GOOS=js go test" "set-up failed"
 	fi
@@ -405,6 +407,7 @@ cmd_bench() {
 	if [[ -n $wpkgs ]]; then
 		step "warm Chromium" warm_chrome
 		local pkg
+		# One package per go test run: one browser at a time, and no two packages measured together.
 		for pkg in $wpkgs; do
 			step "GOOS=js benchmarks $pkg" wasm_bench_one "$pkg" "${flags[@]}"
 		done
@@ -430,7 +433,7 @@ wasm_bench_one() {
 	shift
 	log="$OUT_DIR/bench-wasm-${pkg//\//_}.txt"
 	local rc=0
-	wasm_go_test "$log" -p 1 "$@" "$pkg" || rc=$?
+	wasm_go_test "$log" "$@" "$pkg" || rc=$?
 	cat "$log" >>"$OUT_DIR/bench-wasm.txt"
 	return "$rc"
 }
