@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"unicode/utf8"
 )
 
 // siteHandler serves the files of one folder: GET and HEAD only, no
@@ -140,14 +141,18 @@ func (h *siteHandler) negotiate(header http.Header, r *http.Request, name string
 //
 // It refuses paths that name a parent (".."), contain a backslash (a
 // separator on Windows, so the same URL would mean different files on
-// different systems) or a NUL byte. Browsers never send such paths for
-// links on a page; a client that does gets a 400 saying why.
+// different systems), a NUL byte, or bytes that are not UTF-8. The page
+// links to no such path; a client that asks for one gets a 400 saying why.
 func fileName(urlPath string) (string, error) {
 	if strings.Contains(urlPath, `\`) {
 		return "", errors.New("path contains a backslash")
 	}
 	if strings.Contains(urlPath, "\x00") {
 		return "", errors.New("path contains a NUL byte")
+	}
+	if !utf8.ValidString(urlPath) {
+		// fs.FS names are UTF-8: such a path can name no file.
+		return "", errors.New("path is not valid UTF-8 once decoded")
 	}
 	for segment := range strings.SplitSeq(urlPath, "/") {
 		if segment == ".." {
