@@ -59,7 +59,9 @@ check_go() {
 	local v minor
 	v=$(go env GOVERSION)
 	minor=$(sed -E 's/^go1\.([0-9]+).*/\1/' <<<"$v")
-	if ! [[ $minor =~ ^[0-9]+$ ]] || ((minor < MIN_GO_MINOR)); then
+	if ! [[ $minor =~ ^[0-9]+$ ]]; then
+		note "cannot tell which Go release '$v' is; going on as if it were new enough"
+	elif ((minor < MIN_GO_MINOR)); then
 		die "Go $v is too old: webminiport needs Go 1.$MIN_GO_MINOR or newer (https://go.dev/dl/)"
 	fi
 }
