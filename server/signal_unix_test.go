@@ -25,6 +25,10 @@ func TestRunServesUntilSignal(t *testing.T) {
 		t.Run(sig.String(), func(t *testing.T) {
 			parent := t.TempDir()
 			writeFile(t, filepath.Join(parent, "web", "index.html"), siteFiles["index.html"], siteTime)
+			writeFile(t, filepath.Join(parent, "secret.txt"), secret, siteTime)
+			if err := os.Symlink(filepath.Join("..", "secret.txt"), filepath.Join(parent, "web", "link")); err != nil {
+				t.Fatal(err)
+			}
 			// The default -dir is web/ in the working directory.
 			t.Chdir(parent)
 
@@ -68,6 +72,16 @@ func TestRunServesUntilSignal(t *testing.T) {
 			if got := resp.Header.Get("Permissions-Policy"); got != "usb=(self)" {
 				t.Errorf("Permissions-Policy %q from the real server", got)
 			}
+			// The folder is opened as a root: a symlink out of it is refused.
+			resp, err = client.Get(pageURL + "link")
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ = io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 404 || hasSecret(string(body)) {
+				t.Errorf("GET /link (symlink to ../secret.txt): %d %q, want 404", resp.StatusCode, body)
+			}
 
 			// The client keeps its connection open: Shutdown must close it.
 			if err := syscall.Kill(os.Getpid(), sig); err != nil {
@@ -84,8 +98,9 @@ func TestRunServesUntilSignal(t *testing.T) {
 			if out := <-rest; out != "shutting down\n" {
 				t.Errorf("stdout after startup %q, want \"shutting down\\n\"", out)
 			}
-			if got := stderr.String(); got != "" {
-				t.Errorf("stderr %q, want nothing on loopback", got)
+			// Only the refused symlink is reported: no loopback warning.
+			if got := stderr.String(); strings.Contains(got, "WARNING") || !strings.Contains(got, "link: ") {
+				t.Errorf("stderr %q, want only the refused symlink", got)
 			}
 			u, _ := url.Parse(pageURL)
 			if conn, err := net.DialTimeout("tcp", u.Host, time.Second); err == nil {
