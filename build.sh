@@ -191,12 +191,20 @@ wasm_go_test() {
 	local log="$1"
 	shift
 	local rc=0
-	wasm_env go test "$@" 2>&1 | tee "$log" || rc=${PIPESTATUS[0]}
+	run_logged "$log" wasm_env go test "$@" || rc=$?
 	if ((rc != 0)) && grep -qF "websocket url timeout reached" "$log"; then
 		note "browser start timed out (websocket url timeout reached); retrying once"
 		rc=0
-		wasm_env go test "$@" 2>&1 | tee "$log" || rc=${PIPESTATUS[0]}
+		run_logged "$log" wasm_env go test "$@" || rc=$?
 	fi
+	return "$rc"
+}
+
+# run_logged LOG CMD... runs CMD, shows its output and keeps a copy in LOG; returns CMD's status.
+run_logged() {
+	local log="$1" rc=0
+	shift
+	"$@" 2>&1 | tee "$log" || rc=${PIPESTATUS[0]}
 	return "$rc"
 }
 
@@ -322,7 +330,7 @@ check_gofmt() {
 	files=$(find . -path './.*' -prune -o -name '*.go' -type f -print | sort | xargs -r gofmt -l)
 	if [[ -n $files ]]; then
 		echo "gofmt would change these files (run gofmt -w on them):"
-		printf '    %s\n' $files
+		echo "$files"
 		return 1
 	fi
 }
@@ -401,7 +409,7 @@ cmd_bench() {
 
 	# -p 1 so that two packages never measure at the same time.
 	step "native benchmarks (go test ${flags[*]} -p 1)" \
-		bash -c 'go test -p 1 "${@:2}" 2>&1 | tee "$1"; exit "${PIPESTATUS[0]}"' _ "$native" "${flags[@]}" "${pkgs[@]}"
+		run_logged "$native" go test -p 1 "${flags[@]}" "${pkgs[@]}"
 
 	local wpkgs
 	wpkgs=$(wasm_test_packages "${pkgs[@]}")
@@ -447,7 +455,9 @@ cmd_fuzz() {
 	check_go
 	mkdir -p "$OUT_DIR"
 	local seconds="${1:-60}"
-	[[ $seconds =~ ^[0-9]+$ ]] && ((seconds > 0)) || die "fuzz: seconds must be a positive whole number, got '$seconds'"
+	if ! [[ $seconds =~ ^[0-9]+$ ]] || ((seconds == 0)); then
+		die "fuzz: seconds must be a positive whole number, got '$seconds'"
+	fi
 
 	say "go test -list '^Fuzz' ./...  (finding fuzz targets)"
 	local listing
