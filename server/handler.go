@@ -38,6 +38,7 @@ func newHandler(fsys fs.FS, errorLog *log.Logger) http.Handler {
 // file that carries it, which sits next to the original (main.wasm.br).
 var variantSuffixes = map[string]string{"br": ".br", "gzip": ".gz"}
 
+// ServeHTTP answers one request for a file of the site.
 func (h *siteHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// Every answer goes through hw, which sets the security headers.
 	hw := &headerWriter{ResponseWriter: w}
