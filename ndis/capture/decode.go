@@ -389,6 +389,10 @@ func (d *Decoder) appendARPInfo(b []byte) []byte {
 	switch a.Operation {
 	case layers.ARPRequest:
 		switch {
+		case gratuitous && string(a.DstHwAddress) == "\x00\x00\x00\x00\x00\x00":
+			// RFC 5227 2.3: announcing an address it now uses.
+			b = append(b, "ARP Announcement for "...)
+			return appendIP(b, target)
 		case gratuitous:
 			b = append(b, "Gratuitous ARP for "...)
 			b = appendIP(b, target)
@@ -500,6 +504,10 @@ func (d *Decoder) appendICMPv6Info(b []byte) []byte {
 		if len(p) >= 20 {
 			b = append(b, " for "...)
 			b = appendIP(b, p[4:20])
+			if mac := ndpLinkLayerAddr(p[20:], 1); mac != nil {
+				b = append(b, " from "...)
+				b = appendMAC(b, mac)
+			}
 		}
 		return b
 	case layers.ICMPv6TypeNeighborAdvertisement:
@@ -519,6 +527,10 @@ func (d *Decoder) appendICMPv6Info(b []byte) []byte {
 				}
 			}
 			b = append(b, ')')
+			if mac := ndpLinkLayerAddr(p[20:], 2); mac != nil {
+				b = append(b, " is at "...)
+				b = appendMAC(b, mac)
+			}
 		}
 		return b
 	}
@@ -526,6 +538,19 @@ func (d *Decoder) appendICMPv6Info(b []byte) []byte {
 		return append(b, icmpv6TypeNames[typ]...)
 	}
 	return appendTypeCode(b, typ, code)
+}
+
+// ndpLinkLayerAddr returns the Ethernet address in the neighbor discovery
+// option of type typ (1 source, 2 target link-layer address; RFC 4861
+// 4.6.1) among opts, or nil.
+func ndpLinkLayerAddr(opts []byte, typ byte) []byte {
+	for len(opts) >= 2 && opts[1] != 0 && len(opts) >= int(opts[1])*8 {
+		if opts[0] == typ && opts[1] == 1 {
+			return opts[2:8]
+		}
+		opts = opts[int(opts[1])*8:]
+	}
+	return nil
 }
 
 var icmpv6TypeNames = [...]string{

@@ -25,11 +25,18 @@ var testFrames = map[string]string{
 		02 00 00 00 00 01 0a 00 00 02                                # target
 		00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00        # pad
 	`,
-	"arp_gratuitous": `
+	"arp_announcement": `
 		ff ff ff ff ff ff 02 00 00 00 00 02 08 06                    # eth
 		00 01 08 00 06 04 00 01                                      # request
 		02 00 00 00 00 02 0a 00 00 05                                # sender 10.0.0.5
 		00 00 00 00 00 00 0a 00 00 05                                # target 10.0.0.5
+		00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00        # pad
+	`,
+	"arp_gratuitous": `
+		ff ff ff ff ff ff 02 00 00 00 00 02 08 06                    # eth
+		00 01 08 00 06 04 00 01                                      # request
+		02 00 00 00 00 02 0a 00 00 05                                # sender 10.0.0.5
+		02 00 00 00 00 02 0a 00 00 05                                # target: itself
 		00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00        # pad
 	`,
 	"arp_probe": `
@@ -124,6 +131,14 @@ var testFrames = map[string]string{
 		87 00 1c 27 00 00 00 00                                      # icmpv6
 		20 01 0d b8 00 00 00 00 00 00 00 00 00 00 00 02              # target
 		01 01 02 00 00 00 00 01                                      # option
+	`,
+	"icmp6_na": `
+		02 00 00 00 00 01 02 00 00 00 00 02 86 dd                    # eth
+		60 00 00 00 00 20 3a ff 20 01 0d b8 00 00 00 00 00 00 00 00  # ipv6: 32 bytes, ICMPv6, hop limit 255
+		00 00 00 02 20 01 0d b8 00 00 00 00 00 00 00 00 00 00 00 01  # 2001:db8::2 -> 2001:db8::1
+		88 00 8a 71 60 00 00 00                                      # neighbor advertisement, S and O set
+		20 01 0d b8 00 00 00 00 00 00 00 00 00 00 00 02              # target 2001:db8::2
+		02 01 02 00 00 00 00 02                                      # target link-layer address
 	`,
 	"ipv4_fragment": `
 		02 00 00 00 00 02 02 00 00 00 00 01 08 00                    # eth
