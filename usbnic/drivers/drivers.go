@@ -13,6 +13,7 @@ import (
 
 	"webminiport/usbnic"
 	"webminiport/usbnic/ax88179"
+	"webminiport/usbnic/ax88772"
 	"webminiport/usbnic/cdcecm"
 	"webminiport/usbnic/cdcncm"
 )
@@ -27,7 +28,7 @@ var classIDs = []usbnic.ID{
 }
 
 // IDs is the whole table: vendor rows, then class rows. Match tries them in this order.
-var IDs = concat(ax88179.IDs, classIDs)
+var IDs = concat(ax88179.IDs, ax88772.IDs, classIDs)
 
 func concat(tables ...[]usbnic.ID) []usbnic.ID {
 	var all []usbnic.ID

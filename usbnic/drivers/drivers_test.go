@@ -32,6 +32,21 @@ var specRows = []specRow{
 	{0x07c9, 0x000e, "ax88179_178a", true},
 	{0x07c9, 0x000f, "ax88179_178a", true},
 	{0x07c9, 0x0010, "ax88179_178a", true},
+	// §2.1 AX88772 family: VID:PID on any interface (Linux USB_DEVICE).
+	{0x0b95, 0x7720, "asix", false},
+	{0x0b95, 0x772b, "asix", false},
+	{0x0b95, 0x772a, "asix", false},
+	{0x0b95, 0x7e2b, "asix", false},
+	{0x17ef, 0x7203, "asix", false},
+	{0x13b1, 0x0018, "asix", false},
+	{0x1557, 0x7720, "asix", false},
+	{0x07d1, 0x3c05, "asix", false},
+	{0x2001, 0x3c05, "asix", false},
+	{0x2001, 0x1a02, "asix", false},
+	{0x05ac, 0x1402, "asix", false},
+	{0x0db0, 0xa877, "asix", false},
+	{0x066b, 0x20f9, "asix", false},
+	{0x33f7, 0x0004, "asix", false},
 }
 
 // desc is a device descriptor with the given IDs.
@@ -100,12 +115,15 @@ func TestEveryVIDPIDOfTheSpecMatchesItsDriver(t *testing.T) {
 		if c.Driver.Name != r.driver || c.Config != 1 || !reflect.DeepEqual(c.Interfaces, []uint8{0}) || c.ID.VendorID != r.vid || c.ID.ProductID != r.pid {
 			t.Errorf("%04x:%04x: %s config %d interfaces %v row %04x:%04x", r.vid, r.pid, c.Driver.Name, c.Config, c.Interfaces, c.ID.VendorID, c.ID.ProductID)
 		}
-		if r.vendorIfOnly {
-			// Without the vendor interface the row does not match (Linux 6.18).
-			other := config(t, 1, 1, []byte{9, 4, 0, 0, 0, 0xff, 0x00, 0x00, 0})
-			if c, err := Match(desc(r.vid, r.pid, 0x0100, 1), []*usbnic.Config{other}); err == nil {
-				t.Errorf("%04x:%04x without the vendor interface matched %s", r.vid, r.pid, c.Driver.Name)
-			}
+		// With an interface of another class: only the VID:PID rows of the AX88772 family still
+		// match; the AX88179 rows need the vendor interface (Linux 6.18).
+		other := config(t, 1, 1, []byte{9, 4, 0, 0, 0, 0xff, 0x00, 0x00, 0})
+		c, err = Match(desc(r.vid, r.pid, 0x0100, 1), []*usbnic.Config{other})
+		if r.vendorIfOnly && err == nil {
+			t.Errorf("%04x:%04x without the vendor interface matched %s", r.vid, r.pid, c.Driver.Name)
+		}
+		if !r.vendorIfOnly && (err != nil || c.Driver.Name != r.driver) {
+			t.Errorf("%04x:%04x with another interface class: %v", r.vid, r.pid, err)
 		}
 	}
 	// And the table holds nothing else: every vendor row is a row of the spec.
