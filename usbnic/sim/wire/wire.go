@@ -1,0 +1,269 @@
+// Package wire is the virtual Ethernet segment plugged into a simulated adapter's port: a
+// gateway that is also the DHCP server, a web server and a DNS server. The peers answer the
+// host's ARP, ICMP echo, DHCP and DNS, and generate traffic of their own: idle chatter, a
+// web-like mix, floods of fixed-size frames, or the replay of a capture.
+//
+// The adapter's side drives the wire: FromHost hands it each frame the adapter transmits,
+// ToHost pulls the next frame the peers have for the host, and Ready says when pulling is
+// worth it. Replies wait in a ring preallocated at New; generated traffic is built on demand
+// straight into ToHost's buffer from prebuilt templates, so neither direction allocates per
+// frame. Paced traffic is woken by one timer of the injected Clock, not by a goroutine.
+package wire
+
+import (
+	"fmt"
+	"sync"
+	"time"
+)
+
+// Wire is the peer network. Its methods are safe for concurrent use: FromHost, ToHost and the
+// profile switches may each come from a different goroutine.
+type Wire struct {
+	cfg   Config // defaults filled in
+	clock Clock
+	ready chan struct{}
+
+	mu     sync.Mutex
+	closed bool
+	timer  Timer // wakes the host when paced traffic falls due; created on first need
+
+	gw, web, dns station
+	names        map[string]ip4 // A records by lower-case name without the final dot
+	webName      []byte         // the web server's name in DNS wire form, for the web mix
+	ssdpNotify   []byte         // the gateway's SSDP announcement, built once
+	leaseFirst   uint32
+	leases       []lease // leases[i] is the address leaseFirst+i
+
+	hostMAC       MAC
+	hostMACLearnt bool
+	hostIP        ip4
+	hostIPLearnt  bool
+
+	replies replyRing
+	ipID    uint16    // IPv4 identification, shared by the peers
+	nameBuf [256]byte // a query's name, decoded; 255 bytes is the longest DNS name
+
+	profile Profile
+	rate    int
+	pace    pacer
+	scratch [MaxFrameLen]byte // generated frames go here when ToHost's buffer is short
+	idle    idleChatter
+	mix     webMix
+	flood   flood
+	replay  replay
+
+	stats stats
+}
+
+// station is a peer's addresses in header form.
+type station struct {
+	mac MAC
+	ip  ip4
+}
+
+// New returns a wire with the peer network cfg describes, quiet until a profile is chosen.
+func New(cfg Config) (*Wire, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.check(); err != nil {
+		return nil, err
+	}
+	w := &Wire{
+		cfg:        cfg,
+		clock:      cfg.Clock,
+		ready:      make(chan struct{}, 1),
+		gw:         station{cfg.Gateway.MAC, addr4(cfg.Gateway.IP)},
+		web:        station{cfg.WebServer.MAC, addr4(cfg.WebServer.IP)},
+		dns:        station{cfg.DNSServer.MAC, addr4(cfg.DNSServer.IP)},
+		leaseFirst: addr4(cfg.LeaseFirst).uint32(),
+		leases:     make([]lease, cfg.LeaseCount),
+		hostMAC:    cfg.HostMAC,
+		hostIP:     addr4(cfg.HostIP),
+		replies:    newReplyRing(cfg.ReplyQueue),
+	}
+	var webName string
+	w.names, webName = normalNames(cfg.Names, cfg.WebServer.IP)
+	if webName != "" {
+		w.webName = encodeName(webName)
+	}
+	w.ssdpNotify = []byte(fmt.Sprintf("NOTIFY * HTTP/1.1\r\n"+
+		"HOST: 239.255.255.250:1900\r\n"+
+		"CACHE-CONTROL: max-age=1800\r\n"+
+		"LOCATION: http://%v/rootDesc.xml\r\n"+
+		"NT: upnp:rootdevice\r\n"+
+		"NTS: ssdp:alive\r\n"+
+		"SERVER: webminiport-wire/1 UPnP/1.1\r\n"+
+		"USN: uuid:77777777-0000-0000-0000-%012x::upnp:rootdevice\r\n\r\n",
+		cfg.Gateway.IP, cfg.Gateway.MAC[:]))
+	return w, nil
+}
+
+// Ready returns a channel that receives a value when ToHost may have frames: when a reply is
+// queued, when a profile starts, and when paced traffic falls due. After a value, call ToHost
+// until it returns 0.
+func (w *Wire) Ready() <-chan struct{} { return w.ready }
+
+// signal wakes the host without blocking; a value already pending says the same thing.
+func (w *Wire) signal() {
+	select {
+	case w.ready <- struct{}{}:
+	default:
+	}
+}
+
+// Close stops the pacing timer. Afterwards FromHost ignores frames, ToHost returns 0 and the
+// profile switches do nothing. Close may be called more than once.
+func (w *Wire) Close() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.closed = true
+	if w.timer != nil {
+		w.timer.Stop()
+	}
+}
+
+// armTimer makes Ready receive a value d from now. The caller holds w.mu.
+func (w *Wire) armTimer(d time.Duration) {
+	if w.timer == nil {
+		w.timer = w.clock.AfterFunc(d, w.signal)
+		return
+	}
+	w.timer.Reset(d)
+}
+
+// ToHost copies the next frame waiting for the host into buf and returns its length, or 0 when
+// none is waiting now. Replies come before generated traffic. A frame longer than buf is
+// dropped and counted in TooBig; buf of MaxFrameLen bytes holds every frame but replayed
+// jumbo frames.
+func (w *Wire) ToHost(buf []byte) int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return 0
+	}
+	for {
+		b, kind, ok := w.replies.pop()
+		if !ok {
+			break
+		}
+		if len(b) > len(buf) {
+			w.stats.tooBig++
+			continue
+		}
+		n := copy(buf, b)
+		w.countToHost(kind, n)
+		return n
+	}
+	n, kind := w.generate(buf)
+	if n > 0 {
+		w.countToHost(kind, n)
+	}
+	return n
+}
+
+func (w *Wire) countToHost(k Kind, n int) {
+	w.stats.toHost.add(n)
+	w.stats.toHostByKind[k].add(n)
+}
+
+// generate builds the profile's next frame into buf if one is due, arming the timer for the
+// next one otherwise. A frame that does not fit buf is counted and 0 returned: trying the next
+// would loop for ever on an unpaced profile. The caller holds w.mu.
+func (w *Wire) generate(buf []byte) (int, Kind) {
+	switch w.profile {
+	case ProfileQuiet:
+		return 0, 0
+	case ProfileReplay:
+		return w.replayFrame(buf)
+	}
+	if !w.pace.unpaced {
+		now := w.clock.Now()
+		ok, missed := w.pace.take(now, w.cfg.MaxLag)
+		w.stats.missed += missed
+		if w.profile == ProfileFlood {
+			w.flood.seq += missed // the host sees the gap, as it would a loss on a real wire
+		}
+		if !ok {
+			w.armTimer(w.pace.wait(now))
+			return 0, 0
+		}
+	}
+	if w.profile == ProfileFlood {
+		if len(buf) < w.flood.size {
+			w.stats.tooBig++
+			return 0, 0
+		}
+		return w.floodFrame(buf), KindFlood
+	}
+	dst := buf
+	if len(dst) < MaxFrameLen {
+		dst = w.scratch[:]
+	}
+	var n int
+	var kind Kind
+	if w.profile == ProfileIdle {
+		n, kind = w.idleFrame(dst)
+	} else {
+		n, kind = w.webFrame(dst)
+	}
+	if &dst[0] != &buf[0] {
+		if n > len(buf) {
+			w.stats.tooBig++
+			return 0, 0
+		}
+		copy(buf, dst[:n])
+	}
+	return n, kind
+}
+
+// startProfile switches to p; paced profiles start their clock now. The caller holds w.mu and
+// signals Ready after releasing it, since the first frame is due at once.
+func (w *Wire) startProfile(p Profile, rate int, pace pacer) {
+	w.profile = p
+	w.rate = rate
+	w.pace = pace
+	w.replay = replay{} // let a finished capture go
+}
+
+// Quiet stops generated traffic; the peers still answer the host.
+func (w *Wire) Quiet() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.closed {
+		w.startProfile(ProfileQuiet, 0, pacer{})
+	}
+}
+
+// Idle starts idle chatter: one frame every IdleInterval, cycling through a gratuitous ARP from
+// the gateway, an mDNS announcement from the web server, the gateway asking who has the
+// host's address, an SSDP NOTIFY from the gateway and a ping from the gateway to the host.
+func (w *Wire) Idle() {
+	w.mu.Lock()
+	if w.closed {
+		w.mu.Unlock()
+		return
+	}
+	w.startProfile(ProfileIdle, 0, pacedEvery(w.clock.Now(), w.cfg.IdleInterval))
+	w.idle = idleChatter{}
+	w.mu.Unlock()
+	w.signal()
+}
+
+// Web starts the web-like mix at rate frames per second, or as fast as the host pulls for rate
+// 0: connections from the host to the web server seen from the server's side (a DNS answer
+// for the server's name, SYN-ACK, data segments of 64 to 1514 bytes, FIN), with UDP datagrams
+// in between. Every switch restarts the same pseudo-random sequence from Config.Seed.
+func (w *Wire) Web(rate int) error {
+	if rate < 0 {
+		return fmt.Errorf("wire: web mix rate %d is negative", rate)
+	}
+	w.mu.Lock()
+	if w.closed {
+		w.mu.Unlock()
+		return nil
+	}
+	w.startProfile(ProfileWeb, rate, pacedAt(w.clock.Now(), rate))
+	w.mix = webMix{rng: w.cfg.Seed}
+	w.mu.Unlock()
+	w.signal()
+	return nil
+}
