@@ -26,13 +26,11 @@ const (
 
 // Interface classes the match table and the CDC minidrivers look for.
 const (
-	ClassComm         = 0x02 // Communications (CDC control interface)
-	ClassCDCData      = 0x0A // CDC Data
-	ClassVendor       = 0xFF
-	SubclassCDCECM    = 0x06
-	SubclassCDCNCM    = 0x0D
-	ProtocolCDCNone   = 0x00
-	ProtocolCDCNCMNTB = 0x01 // CDC Data interface protocol of an NCM data interface
+	ClassComm       = 0x02 // Communications (CDC control interface)
+	ClassCDCData    = 0x0A // CDC Data
+	SubclassCDCECM  = 0x06
+	SubclassCDCNCM  = 0x0D
+	ProtocolCDCNone = 0x00
 )
 
 // Fixed descriptor sizes. Endpoints may be longer (audio endpoints carry 9 bytes), the others

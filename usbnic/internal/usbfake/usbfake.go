@@ -1,7 +1,7 @@
 // Package usbfake is a scripted usbnic.Transport for the tests of usbnic and its minidrivers:
-// it answers control requests from tables, records every request in the order it was made
-// (formatted like the setup rows of data/usb/README.md), and serves bulk transfers from
-// queues. It models no chip; usbnic/sim does that.
+// it answers control requests from tables and records every request in the order it was made
+// (formatted like the setup rows of data/usb/README.md). It models no chip and no data path;
+// usbnic/sim does that.
 package usbfake
 
 import (
@@ -43,7 +43,6 @@ type Device struct {
 	config  uint8
 	claimed map[uint8]bool
 	alt     map[uint8]uint8
-	out     [][]byte
 	gone    chan struct{}
 }
 
@@ -54,13 +53,6 @@ func (f *Device) Log() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]string(nil), f.log...)
-}
-
-// Sent returns the bulk/interrupt OUT transfers made so far.
-func (f *Device) Sent() [][]byte {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([][]byte(nil), f.out...)
 }
 
 // Alt returns the alternate setting currently selected on iface.
@@ -213,10 +205,7 @@ func (f *Device) TransferIn(ctx context.Context, ep uint8, buf []byte) (int, usb
 }
 
 func (f *Device) TransferOut(ctx context.Context, ep uint8, data []byte) (int, usbnic.Status, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.out = append(f.out, append([]byte(nil), data...))
-	return len(data), usbnic.StatusOK, nil
+	return 0, usbnic.StatusOK, errors.New("usbfake: bulk OUT is not modelled")
 }
 
 func (f *Device) ClearHalt(ctx context.Context, ep uint8) error {
