@@ -31,7 +31,7 @@ func (m *Minidriver) Bind(ctx context.Context, d *usbnic.Device) error {
 			return err
 		}
 		d.Speed = busSpeed(sts)
-		d.Logf("ax88179: bus speed %s (from PHYSICAL_LINK_STATUS %#02x)", d.Speed, sts)
+		d.Logf("ax88179: bus speed %s (from PHYSICAL_LINK_STATUS 0x%02x)", d.Speed, sts)
 	}
 	return nil
 }

@@ -320,3 +320,23 @@ func TestSleepHonoursContext(t *testing.T) {
 		t.Fatalf("real sleep returned %v after %v", err, time.Since(start))
 	}
 }
+
+func TestIDsAreTheSpecTableOnTheVendorInterface(t *testing.T) {
+	want := [][2]uint16{
+		{0x0b95, 0x1790}, {0x0b95, 0x178a}, {0x04b4, 0x3610}, {0x2001, 0x4a00}, {0x0df6, 0x0072},
+		{0x04e8, 0xa100}, {0x17ef, 0x304b}, {0x050d, 0x0128}, {0x0930, 0x0a13}, {0x0711, 0x0179},
+		{0x07c9, 0x000e}, {0x07c9, 0x000f}, {0x07c9, 0x0010},
+	}
+	if len(IDs) != len(want) {
+		t.Fatalf("%d ids, spec table has %d", len(IDs), len(want))
+	}
+	for i, id := range IDs {
+		if [2]uint16{id.VendorID, id.ProductID} != want[i] || !id.MatchInterface ||
+			id.Class != 0xff || id.Subclass != 0xff || id.Protocol != 0x00 || id.Driver != Driver || id.Product == "" {
+			t.Errorf("row %d: %+v", i, id)
+		}
+	}
+	if Driver.Name != "ax88179_178a" || Driver.New() == nil {
+		t.Errorf("driver %+v", Driver)
+	}
+}

@@ -97,7 +97,7 @@ func TestSetRxModeWritesHashTableThenRxCtl(t *testing.T) {
 			checkLog(t, f.log, tc.want)
 			last := tc.want[len(tc.want)-1].Data
 			if m.rxctl != uint16(last[0])|uint16(last[1])<<8 {
-				t.Errorf("remembered rxctl %#04x", m.rxctl)
+				t.Errorf("remembered rxctl 0x%04x", m.rxctl)
 			}
 		})
 	}

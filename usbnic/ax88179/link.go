@@ -58,7 +58,7 @@ func (m *Minidriver) LinkReset(ctx context.Context, d *usbnic.Device) error {
 	if physr&physrLink == 0 {
 		m.carrier.Store(false)
 		d.Link = usbnic.LinkState{}
-		d.Logf("ax88179: link reset: PHY reports no link (PHYSR %#04x)", physr)
+		d.Logf("ax88179: link reset: PHY reports no link (PHYSR 0x%04x)", physr)
 		return nil
 	}
 

@@ -44,15 +44,15 @@ func describe(in bool, req uint8, value, index uint16, n int) string {
 	}
 	switch req {
 	case reqAccessMAC:
-		return fmt.Sprintf("%s MAC register %#02x (%d bytes)", dir, value, n)
+		return fmt.Sprintf("%s MAC register 0x%02x (%d bytes)", dir, value, n)
 	case reqAccessPHY:
-		return fmt.Sprintf("%s PHY %d register %#02x", dir, value, index)
+		return fmt.Sprintf("%s PHY %d register 0x%02x", dir, value, index)
 	case reqAccessEEPROM:
-		return fmt.Sprintf("%s EEPROM word %#02x", dir, value)
+		return fmt.Sprintf("%s EEPROM word 0x%02x", dir, value)
 	case reqAccessEFuse:
 		return fmt.Sprintf("%s eFuse (%d bytes)", dir, n)
 	}
-	return fmt.Sprintf("%s vendor request %#02x value %#04x index %#04x (%d bytes)", dir, req, value, index, n)
+	return fmt.Sprintf("%s vendor request 0x%02x value 0x%04x index 0x%04x (%d bytes)", dir, req, value, index, n)
 }
 
 // refused reports whether err is a request the device itself turned down. Linux reads a few

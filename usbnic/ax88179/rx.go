@@ -90,7 +90,7 @@ func (e *RxError) Error() string {
 	}
 	s := fmt.Sprintf("ax88179 rx: %s: %s", e.Check, where)
 	if e.Dropped > 0 {
-		s += fmt.Sprintf(" (%d packets dropped)", e.Dropped)
+		s += fmt.Sprintf(" (packets skipped in this transfer: %d)", e.Dropped)
 	}
 	return s
 }

@@ -24,7 +24,7 @@ func (m *Minidriver) TxAppend(d *usbnic.Device, buf []byte, used int, frame []by
 	}
 	mp := int(d.Out.MaxPacketSize)
 	if mp == 0 {
-		return 0, false, fmt.Errorf("ax88179 tx: bulk OUT endpoint %#02x has wMaxPacketSize 0", d.Out.Address)
+		return 0, false, fmt.Errorf("ax88179 tx: bulk OUT endpoint 0x%02x has wMaxPacketSize 0", d.Out.Address)
 	}
 	if len(frame) == 0 {
 		return 0, false, fmt.Errorf("ax88179 tx: empty frame")

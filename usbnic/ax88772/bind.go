@@ -76,7 +76,7 @@ func (m *Minidriver) bind(ctx context.Context, d *usbnic.Device) error {
 	// One frame per transfer: the 4-byte header, the frame, and the 4-byte pad TxFinish may add.
 	d.TxMaxTransfer = txHeaderLen + hardMTU + 4
 	m.rx.reset()
-	d.Logf("ax88772: %s (%s), chip code %#02x, PHY %d id %08x (%s), MAC %x",
+	d.Logf("ax88772: %s (%s), chip code 0x%02x, PHY %d id %08x (%s), MAC %x",
 		row.product, row.info, m.chip, m.phy, phyID, phyKind(m.phy), d.MAC)
 	return nil
 }
@@ -219,7 +219,7 @@ func (m *Minidriver) readBackForLog(ctx context.Context, d *usbnic.Device) error
 			return err
 		}
 	}
-	d.Logf("ax88772: after reset RX_CTL %#04x, medium status %#04x",
+	d.Logf("ax88772: after reset RX_CTL 0x%04x, medium status 0x%04x",
 		binary.LittleEndian.Uint16(rxctl[:]), binary.LittleEndian.Uint16(medium[:]))
 	return nil
 }
@@ -248,7 +248,7 @@ func (m *Minidriver) waitPHY(ctx context.Context, d *usbnic.Device) (uint32, err
 		}
 	}
 	if id1 == 0 || id1 == 0xffff {
-		return 0, fmt.Errorf("ax88772: bind: PHY %d does not answer: PHYSID1 reads %#04x after %d polls", m.phy, id1, phyIDPolls)
+		return 0, fmt.Errorf("ax88772: bind: PHY %d does not answer: PHYSID1 reads 0x%04x after %d polls", m.phy, id1, phyIDPolls)
 	}
 	id2, err := m.mdioRead(ctx, d, miiPHYSID2)
 	if err != nil {

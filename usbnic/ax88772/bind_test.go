@@ -251,7 +251,7 @@ func TestMDIOHandshakeRetriesUntilHostEnable(t *testing.T) {
 	m.phy = 0x10
 	v, err := m.mdioRead(context.Background(), newDevice(t, f, nil), miiBMSR)
 	if err != nil || v != 0x782d {
-		t.Fatalf("read %#04x, %v", v, err)
+		t.Fatalf("read 0x%04x, %v", v, err)
 	}
 	checkLog(t, f.log, []ctrl{
 		w(0x06, 0, 0), r(0x09, 0, 0, 0x00),
@@ -363,5 +363,14 @@ func TestIDsCoverTheSpecTableWithTheirVariants(t *testing.T) {
 	}
 	if lookup(0x1234, 0x5678).eepromMAC {
 		t.Error("unknown device reads its MAC from EEPROM")
+	}
+}
+
+func TestDriverIsAsix(t *testing.T) {
+	if Driver.Name != "asix" {
+		t.Errorf("driver name %q", Driver.Name)
+	}
+	if m, ok := Driver.New().(*Minidriver); !ok || len(m.rx.frame) != maxFrameLen {
+		t.Errorf("Driver.New gives %T without its reassembly buffer", Driver.New())
 	}
 }

@@ -25,7 +25,7 @@ func (m *Minidriver) LinkReset(ctx context.Context, d *usbnic.Device) error {
 	if bmsr&bmsrLink == 0 {
 		m.carrier.Store(false)
 		d.Link = usbnic.LinkState{}
-		d.Logf("ax88772: link reset: PHY reports no link (BMSR %#04x)", bmsr)
+		d.Logf("ax88772: link reset: PHY reports no link (BMSR 0x%04x)", bmsr)
 		return nil
 	}
 	bmcr, err := m.mdioRead(ctx, d, miiBMCR)
@@ -62,7 +62,7 @@ func (m *Minidriver) LinkReset(ctx context.Context, d *usbnic.Device) error {
 	}
 	m.carrier.Store(true)
 	d.Link = usbnic.LinkState{Up: true, Speed: uint64(l.mbps) * 1_000_000, FullDuplex: l.full}
-	d.Logf("ax88772: link up %d Mb/s %s duplex, pause tx %v rx %v, medium mode %#04x",
+	d.Logf("ax88772: link up %d Mb/s %s duplex, pause tx %v rx %v, medium mode 0x%04x",
 		l.mbps, duplex(l.full), l.txPause, l.rxPause, mode)
 	return nil
 }

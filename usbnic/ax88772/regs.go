@@ -29,7 +29,7 @@ func (e *RequestError) Error() string {
 	if e.In {
 		dir = "read"
 	}
-	what := fmt.Sprintf("%s request %#02x (%s) value %#04x index %#04x, %d bytes", dir, e.Request, cmdName(e.Request), e.Value, e.Index, e.Length)
+	what := fmt.Sprintf("%s request 0x%02x (%s) value 0x%04x index 0x%04x, %d bytes", dir, e.Request, cmdName(e.Request), e.Value, e.Index, e.Length)
 	switch {
 	case e.Err != nil:
 		return fmt.Sprintf("ax88772: %s: %v", what, e.Err)

@@ -21,7 +21,7 @@ func (m *Minidriver) TxAppend(d *usbnic.Device, buf []byte, used int, frame []by
 	}
 	mp := int(d.Out.MaxPacketSize)
 	if mp == 0 {
-		return 0, false, fmt.Errorf("ax88772 tx: bulk OUT endpoint %#02x has wMaxPacketSize 0", d.Out.Address)
+		return 0, false, fmt.Errorf("ax88772 tx: bulk OUT endpoint 0x%02x has wMaxPacketSize 0", d.Out.Address)
 	}
 	if len(frame) == 0 || len(frame) > 0xffff {
 		return 0, false, fmt.Errorf("ax88772 tx: a %d-byte frame does not fit the 16-bit length header", len(frame))
