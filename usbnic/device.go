@@ -93,7 +93,13 @@ var cdcRequestNames = map[uint8]string{
 // returns how many bytes the device sent; a short answer is not an error (the caller knows
 // what it needs). A stall or babble becomes a *RequestError naming the request.
 func (d *Device) ReadCmd(ctx context.Context, s Setup, buf []byte) (int, error) {
-	n, st, err := d.T.ControlIn(ctx, s, buf)
+	return controlIn(ctx, d.T, s, buf)
+}
+
+// controlIn runs a control IN transfer and turns a stall, babble or transport error into a
+// *RequestError.
+func controlIn(ctx context.Context, t Transport, s Setup, buf []byte) (int, error) {
+	n, st, err := t.ControlIn(ctx, s, buf)
 	if err != nil {
 		return n, &RequestError{In: true, Setup: s, Length: len(buf), Err: err}
 	}

@@ -103,12 +103,5 @@ func ReadString(ctx context.Context, t Transport, index uint8, langID uint16) (s
 // (the LANGID for strings) and wLength len(buf), and returns how many bytes came back.
 func ReadDescriptor(ctx context.Context, t Transport, typ, index uint8, wIndex uint16, buf []byte) (int, error) {
 	s := Setup{Type: Standard, Recipient: ToDevice, Request: ReqGetDescriptor, Value: uint16(typ)<<8 | uint16(index), Index: wIndex}
-	n, st, err := t.ControlIn(ctx, s, buf)
-	if err != nil {
-		return n, &RequestError{In: true, Setup: s, Length: len(buf), Err: err}
-	}
-	if st != StatusOK {
-		return n, &RequestError{In: true, Setup: s, Length: len(buf), Status: st}
-	}
-	return n, nil
+	return controlIn(ctx, t, s, buf)
 }

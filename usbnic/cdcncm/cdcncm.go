@@ -438,7 +438,8 @@ func (m *ncm) Stop(ctx context.Context, d *usbnic.Device) error { return nil }
 func (m *ncm) LinkReset(ctx context.Context, d *usbnic.Device) error { return nil }
 
 // Status parses one notification (cdc_ncm_status). NETWORK_CONNECTION is passed on only when
-// it changes the link state (RTL8156 chips shipped before 2021 repeat it every 32 ms).
+// it differs from d.Link.Up, the core's carrier state, as Linux compares with
+// netif_carrier_ok (RTL8156 chips shipped before 2021 repeat it every 32 ms).
 // CONNECTION_SPEED_CHANGE shorter than 16 bytes takes its rates from the next transfer.
 func (m *ncm) Status(d *usbnic.Device, data []byte) (usbnic.StatusEvent, error) {
 	n, err := usbnic.ParseNotification(data)
