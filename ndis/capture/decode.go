@@ -436,8 +436,7 @@ func (d *Decoder) appendICMPInfo(b []byte) []byte {
 		// The other byte order, as Wireshark shows it: Windows and Linux
 		// pings disagree on it.
 		b = appendDec(b, uint64(d.icmp4.Seq>>8|d.icmp4.Seq<<8))
-		b = append(b, ", ttl="...)
-		return appendDec(b, uint64(d.ip4.TTL))
+		return d.appendHopLimit(b)
 	case layers.ICMPv4TypeDestinationUnreachable:
 		b = append(b, "Destination unreachable ("...)
 		if int(code) < len(icmpUnreachableCodes) && icmpUnreachableCodes[code] != "" {
@@ -473,6 +472,21 @@ var icmpUnreachableCodes = [...]string{
 	13: "Communication administratively filtered",
 }
 
+// appendHopLimit appends the IP header's TTL or hop limit. ICMP and
+// ICMPv6 can each come over either IP version; only the one decoded for
+// this frame holds its value.
+func (d *Decoder) appendHopLimit(b []byte) []byte {
+	switch {
+	case d.has(layers.LayerTypeIPv4):
+		b = append(b, ", ttl="...)
+		return appendDec(b, uint64(d.ip4.TTL))
+	case d.has(layers.LayerTypeIPv6):
+		b = append(b, ", hop limit="...)
+		return appendDec(b, uint64(d.ip6.HopLimit))
+	}
+	return b
+}
+
 func appendTypeCode(b []byte, typ, code uint8) []byte {
 	b = append(b, "Type "...)
 	b = appendDec(b, uint64(typ))
@@ -497,8 +511,7 @@ func (d *Decoder) appendICMPv6Info(b []byte) []byte {
 		b = appendHex(b, uint64(binary.BigEndian.Uint16(p[0:2])), 4)
 		b = append(b, ", seq="...)
 		b = appendDec(b, uint64(binary.BigEndian.Uint16(p[2:4])))
-		b = append(b, ", hop limit="...)
-		return appendDec(b, uint64(d.ip6.HopLimit))
+		return d.appendHopLimit(b)
 	case layers.ICMPv6TypeNeighborSolicitation:
 		b = append(b, "Neighbor Solicitation"...)
 		if len(p) >= 20 {

@@ -115,6 +115,26 @@ func TestSummarizeDoesNotCarryStateBetweenFrames(t *testing.T) {
 	checkSummary(t, &s, ProtoUDP, "10.0.0.2", "10.0.0.1", "Source port: 51000 Destination port: 9999", false, 60)
 }
 
+func TestSummarizeICMPOverTheOtherIPVersionShowsItsOwnHopLimit(t *testing.T) {
+	// An ICMPv4 echo inside IPv6 (next header 1) and an ICMPv6 echo inside
+	// IPv4 (protocol 58): odd, but the hop limit must come from the IP
+	// header of this frame, not from the last frame of the other version.
+	icmpIn6 := frame(t, "icmp6_echo")
+	icmpIn6[14+6] = 1                                     // next header: ICMP
+	copy(icmpIn6[54:], []byte{8, 0, 0, 0, 0, 0x42, 0, 7}) // echo request id 0x42 seq 7
+	icmp6In4 := frame(t, "icmp_request")
+	icmp6In4[14+9] = 58
+	icmp6In4[34] = 128 // echo request
+	d := NewDecoder()
+	var s Summary
+	d.Summarize(frame(t, "icmp_reply"), 60, &s) // leaves TTL 63 behind
+	d.Summarize(icmpIn6, len(icmpIn6), &s)
+	checkSummary(t, &s, ProtoICMP, "fe80::1", "fe80::2", "Echo (ping) request id=0x0042, seq=7/1792, hop limit=64", false, len(icmpIn6))
+	d.Summarize(frame(t, "icmp6_echo"), 66, &s) // leaves hop limit 64 behind
+	d.Summarize(icmp6In4, len(icmp6In4), &s)
+	checkSummary(t, &s, ProtoICMPv6, "10.0.0.2", "10.0.0.1", "Echo (ping) request id=0x1234, seq=1, ttl=64", false, 60)
+}
+
 func TestSummarizeCutsLongInfoAtCharacterBoundary(t *testing.T) {
 	// A DNS query with 10 questions of 60-byte names: far more than fits.
 	msg := []byte{0x77, 0x77, 0x01, 0x00, 0x00, 10, 0, 0, 0, 0, 0, 0}

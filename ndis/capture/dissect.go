@@ -110,8 +110,19 @@ func (d *Decoder) Dissect(frame []byte) []Node {
 			nodes = append(nodes, field("Data", off, n, plural(n, "byte")))
 		}
 	}
-	if netEnd >= 0 && netEnd < len(frame) {
-		nodes = append(nodes, field("Padding", netEnd, len(frame)-netEnd, plural(len(frame)-netEnd, "byte")))
+	end := 0
+	if len(nodes) > 0 {
+		end = nodes[len(nodes)-1].Offset + nodes[len(nodes)-1].Length
+	}
+	netEnd = min(netEnd, len(frame)) // a truncated capture ends early
+	if netEnd > end {
+		// The network layer announces more than the layers above used
+		// (a UDP length shorter than the IP payload).
+		nodes = append(nodes, field("Extra bytes", end, netEnd-end, plural(netEnd-end, "byte")))
+		end = netEnd
+	}
+	if end < len(frame) {
+		nodes = append(nodes, field("Padding", end, len(frame)-end, plural(len(frame)-end, "byte")))
 	}
 	return nodes
 }
