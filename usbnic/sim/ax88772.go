@@ -75,6 +75,7 @@ type rxRecord struct {
 	pos   uint64 // stream offset of its 4-byte header
 	n     int    // frame length
 	multi bool
+	lost  bool // part of it went into an overrun host buffer
 }
 
 // ax88772 models the AX88772/A/B at register level: the vendor registers, the embedded 10/100
@@ -440,19 +441,24 @@ func (m *ax88772) send(buf []byte, r *inResult) {
 	}
 	r.complete(n, st)
 	end := m.base + uint64(consumed)
+	for i := m.recHead; i < len(m.recs) && m.recs[i].pos < end; i++ {
+		if rec := &m.recs[i]; st != usbnic.StatusOK && rec.pos+4+uint64(rec.n) > m.base+uint64(n) {
+			rec.lost = true
+		}
+	}
 	for m.recHead < len(m.recs) {
 		rec := m.recs[m.recHead]
 		if rec.pos+4+uint64(rec.n) > end {
 			break
 		}
-		if st == usbnic.StatusOK || rec.pos+4+uint64(rec.n) <= m.base+uint64(n) {
+		if rec.lost {
+			m.p.st.RxDropped++
+		} else {
 			m.p.st.RxFrames++
 			m.p.st.RxBytes += uint64(rec.n)
 			if rec.multi {
 				m.p.st.RxMulticast++
 			}
-		} else {
-			m.p.st.RxDropped++
 		}
 		m.recHead++
 	}

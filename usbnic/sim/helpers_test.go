@@ -173,3 +173,7 @@ func newFlood(f []byte) *floodWire {
 func (w *floodWire) FromHost(f []byte)      { w.sent++ }
 func (w *floodWire) ToHost(buf []byte) int  { return copy(buf, w.frame) }
 func (w *floodWire) Ready() <-chan struct{} { return w.ready }
+
+func contextTimeout(d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(bg, d)
+}
