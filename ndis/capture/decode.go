@@ -125,13 +125,7 @@ func NewDecoder() *Decoder {
 		line: make([]byte, 0, 1024),
 	}
 	d.parser = gopacket.NewDecodingLayerParser(layers.LayerTypeEthernet)
-	// Indexed by layer type: faster than the default map, same result.
-	d.parser.SetDecodingLayerContainer(gopacket.DecodingLayerSparse(nil))
-	for _, l := range []gopacket.DecodingLayer{
-		&d.eth, &d.vlan, &d.arp, &d.ip4, &d.ip6, &d.icmp4, &d.icmp6, &d.tcp, &d.udp, &d.dhcp,
-	} {
-		d.parser.AddDecodingLayer(l)
-	}
+	d.parser.SetDecodingLayerContainer(onceContainer{d})
 	// Stop quietly at a layer we have no decoder for (TLS, NTP, ...):
 	// that is not an error, and building one would allocate.
 	d.parser.IgnoreUnsupported = true
@@ -163,6 +157,31 @@ func (d *Decoder) layer(t gopacket.LayerType) gopacket.DecodingLayer {
 		return &d.dhcp
 	}
 	return nil
+}
+
+// onceContainer gives the parser the decoder's layer structs, each at
+// most once per frame: a tunnelled header of the same kind (IPv4 in IPv4,
+// a second VLAN tag) would overwrite the outer one, which the summary and
+// the tree still read. Decoding stops there, as at an unsupported layer.
+type onceContainer struct{ d *Decoder }
+
+// Put is part of gopacket.DecodingLayerContainer; the set of layers is
+// fixed by Decoder.layer, so there is nothing to add.
+func (c onceContainer) Put(gopacket.DecodingLayer) gopacket.DecodingLayerContainer { return c }
+
+// Decoder returns the struct for layer type t unless it already holds an
+// outer layer of this frame.
+func (c onceContainer) Decoder(t gopacket.LayerType) (gopacket.DecodingLayer, bool) {
+	if c.d.has(t) {
+		return nil, false
+	}
+	l := c.d.layer(t)
+	return l, l != nil
+}
+
+// LayersDecoder is gopacket's decoding loop over this container.
+func (c onceContainer) LayersDecoder(first gopacket.LayerType, df gopacket.DecodeFeedback) gopacket.DecodingLayerFunc {
+	return gopacket.LayersDecoder(c, first, df)
 }
 
 // has reports whether the last decode decoded a layer of type t.

@@ -135,6 +135,28 @@ func TestSummarizeICMPOverTheOtherIPVersionShowsItsOwnHopLimit(t *testing.T) {
 	checkSummary(t, &s, ProtoICMPv6, "10.0.0.2", "10.0.0.1", "Echo (ping) request id=0x1234, seq=1, ttl=64", false, 60)
 }
 
+func TestDecoderKeepsTheOuterHeaderOfATunnel(t *testing.T) {
+	// IPv4 in IPv4 (protocol 4): the inner header must not overwrite the
+	// outer one; decoding stops at it.
+	inner := frame(t, "icmp_request")[14:46]
+	outer := unhex(t, `
+		02 00 00 00 00 02 02 00 00 00 00 01 08 00
+		45 00 00 34 00 07 00 00 40 04 00 00 c0 00 02 01 c0 00 02 02   # 192.0.2.1 -> 192.0.2.2, IPIP
+	`)
+	f := append(outer, inner...)
+	d := NewDecoder()
+	var s Summary
+	d.Summarize(f, len(f), &s)
+	checkSummary(t, &s, ProtoIPv4, "192.0.2.1", "192.0.2.2", "IPv4 protocol IPIP 4", false, len(f))
+	tree := d.Dissect(f)
+	if len(tree) != 3 || tree[2].Name != "Data" || tree[2].Offset != 34 || tree[2].Length != 32 {
+		t.Fatalf("tree %+v", tree)
+	}
+	if src := findNode(t, tree, "Internet Protocol Version 4", "Source Address"); src.Value != "192.0.2.1" {
+		t.Fatalf("outer source %q", src.Value)
+	}
+}
+
 func TestSummarizeCutsLongInfoAtCharacterBoundary(t *testing.T) {
 	// A DNS query with 10 questions of 60-byte names: far more than fits.
 	msg := []byte{0x77, 0x77, 0x01, 0x00, 0x00, 10, 0, 0, 0, 0, 0, 0}

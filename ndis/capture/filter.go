@@ -33,6 +33,7 @@ type FilterError struct {
 	Msg string
 }
 
+// Error returns the message and position: "expected port number at 5".
 func (e *FilterError) Error() string { return fmt.Sprintf("%s at %d", e.Msg, e.Pos) }
 
 // Limits keep a pasted or fuzzed expression from building a deep tree.

@@ -120,6 +120,7 @@ const (
 	FormatPcapng
 )
 
+// String returns "pcap" or "pcapng".
 func (f FileFormat) String() string {
 	switch f {
 	case FormatPcap:
@@ -141,6 +142,8 @@ type FileError struct {
 	Msg    string
 }
 
+// Error names the format, the record or block, its offset and the problem:
+// "pcapng block 3 at offset 80: Enhanced Packet Block: ...".
 func (e *FileError) Error() string {
 	if e.Format == 0 {
 		return "capture file: " + e.Msg
