@@ -58,24 +58,30 @@ func (p *pacer) dueAt(i uint64) time.Duration {
 	return time.Duration(q)
 }
 
-// take claims the next frame if it is due at now. Frames that fell maxLag or more behind are
-// skipped first and returned as missed.
-func (p *pacer) take(now time.Time, maxLag time.Duration) (ok bool, missed uint64) {
+// skipLate skips the frames due maxLag or more before now and returns how many it skipped.
+func (p *pacer) skipLate(now time.Time, maxLag time.Duration) (missed uint64) {
 	if p.unpaced {
-		return true, 0
+		return 0
 	}
-	elapsed := now.Sub(p.start)
-	if elapsed >= maxLag {
+	if elapsed := now.Sub(p.start); elapsed >= maxLag {
 		if late := p.dueBy(elapsed - maxLag); late > p.next {
 			missed = late - p.next
 			p.next = late
 		}
 	}
-	if p.dueBy(elapsed) <= p.next {
-		return false, missed
+	return missed
+}
+
+// take claims the next frame if it is due at now.
+func (p *pacer) take(now time.Time) bool {
+	if p.unpaced {
+		return true
+	}
+	if p.dueBy(now.Sub(p.start)) <= p.next {
+		return false
 	}
 	p.next++
-	return true, missed
+	return true
 }
 
 // wait returns how long after now the next frame falls due.

@@ -243,6 +243,9 @@ func TestPacedFloodFollowsTheClockAndCountsWhatTheHostMissed(t *testing.T) {
 	// A second without pulling: frames 12..1011 fall due, those due 50 ms or more before now
 	// (12..961) are missed, and the host sees the gap in the sequence numbers.
 	clk.Advance(time.Second)
+	if s := w.Snapshot(); s.Missed != 950 {
+		t.Errorf("missed %d before the host pulls again, want 950", s.Missed)
+	}
 	if s := seqs(50); s[0] != 962 || s[49] != 1011 {
 		t.Errorf("after the gap: seqs %d..%d, want 962..1011", s[0], s[49])
 	}
@@ -393,7 +396,11 @@ func TestRepliesGoBeforeGeneratedTraffic(t *testing.T) {
 }
 
 func TestQuietStopsTrafficButThePeersStillAnswer(t *testing.T) {
-	w, _ := newTestWire(t, Config{})
+	w, clk := newTestWire(t, Config{})
+	clk.Advance(time.Hour)
+	if s := w.Snapshot(); s.Missed != 0 || s.ToHost.Frames != 0 {
+		t.Errorf("a new wire an hour on: %d missed, %d sent", s.Missed, s.ToHost.Frames)
+	}
 	if err := w.Flood(64, 0); err != nil {
 		t.Fatal(err)
 	}

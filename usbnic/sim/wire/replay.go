@@ -45,7 +45,7 @@ func (w *Wire) Replay(frames []Frame, timing Timing) error {
 		w.mu.Unlock()
 		return nil
 	}
-	w.startProfile(ProfileReplay, 0, pacer{})
+	w.startProfile(ProfileReplay, 0, pacer{unpaced: true}) // timed by the capture, not a rate
 	w.replay = replay{frames: frames, timing: timing, start: w.clock.Now()}
 	w.mu.Unlock()
 	w.signal()

@@ -93,7 +93,7 @@ type Snapshot struct {
 	Malformed   uint64 // host frames that failed a length, version or checksum check
 	Ignored     uint64 // well-formed host frames no peer answered
 	ReplyDrops  uint64 // replies dropped because the reply queue was full
-	Missed      uint64 // paced frames the host did not pull within MaxLag
+	Missed      uint64 // paced frames that fell MaxLag behind before the host pulled them
 	TooBig      uint64 // frames dropped because ToHost's buffer was too short for them
 	PingReplies uint64 // echo replies the host sent to the gateway's idle pings
 }
@@ -102,6 +102,9 @@ type Snapshot struct {
 func (w *Wire) Snapshot() Snapshot {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if !w.closed {
+		w.skipLate(w.clock.Now())
+	}
 	s := Snapshot{
 		Profile:   w.profile,
 		Rate:      w.rate,

@@ -79,6 +79,7 @@ func New(cfg Config) (*Wire, error) {
 		hostMAC:    cfg.HostMAC,
 		hostIP:     addr4(cfg.HostIP),
 		replies:    newReplyRing(cfg.ReplyQueue),
+		pace:       pacer{unpaced: true}, // quiet
 	}
 	var webName string
 	w.names, webName = normalNames(cfg.Names, cfg.WebServer.IP)
@@ -177,12 +178,8 @@ func (w *Wire) generate(buf []byte) (int, Kind) {
 	}
 	if !w.pace.unpaced {
 		now := w.clock.Now()
-		ok, missed := w.pace.take(now, w.cfg.MaxLag)
-		w.stats.missed += missed
-		if w.profile == ProfileFlood {
-			w.flood.seq += missed // the host sees the gap, as it would a loss on a real wire
-		}
-		if !ok {
+		w.skipLate(now)
+		if !w.pace.take(now) {
 			w.armTimer(w.pace.wait(now))
 			return 0, 0
 		}
@@ -215,6 +212,20 @@ func (w *Wire) generate(buf []byte) (int, Kind) {
 	return n, kind
 }
 
+// skipLate counts the paced frames the host has let fall MaxLag or more behind as missed.
+// ToHost and Snapshot call it, so the count is current whether or not the host pulls. The
+// caller holds w.mu.
+func (w *Wire) skipLate(now time.Time) {
+	if w.pace.unpaced {
+		return
+	}
+	missed := w.pace.skipLate(now, w.cfg.MaxLag)
+	w.stats.missed += missed
+	if w.profile == ProfileFlood {
+		w.flood.seq += missed // the host sees the gap, as it would a loss on a real wire
+	}
+}
+
 // startProfile switches to p; paced profiles start their clock now. The caller holds w.mu and
 // signals Ready after releasing it, since the first frame is due at once.
 func (w *Wire) startProfile(p Profile, rate int, pace pacer) {
@@ -229,7 +240,7 @@ func (w *Wire) Quiet() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if !w.closed {
-		w.startProfile(ProfileQuiet, 0, pacer{})
+		w.startProfile(ProfileQuiet, 0, pacer{unpaced: true})
 	}
 }
 
