@@ -88,7 +88,7 @@ func (c *Cache) freeSlow(x uint32) error {
 	p := c.p
 	if x != 0 && x&kindNB == 0 && x>>idShift != p.id>>idShift {
 		if e := lookup(x); e != nil && e.nbl != nil {
-			return p.misuse(&MisuseError{Class: ForeignNBLFree, Handle: x, Detail: "an NBL of pool " + strconv.Quote(e.nbl.name) + " freed into a Cache of this pool"})
+			return p.misuse(&MisuseError{Class: ForeignNBLFree, Handle: x, Pool: e.nbl.name, Detail: "freed into a Cache of pool " + strconv.Quote(p.name)})
 		}
 	}
 	return p.freeNBL(x)

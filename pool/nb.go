@@ -12,6 +12,9 @@ import (
 // CheckNB returns nil if nb is a live NB, else a *MisuseError saying why not.
 func (a *arena) CheckNB(nb NB) error {
 	if e := a.nbError(nb, false); e != nil {
+		if e.Pool == "" {
+			e.Pool = a.name
+		}
 		return e
 	}
 	return nil

@@ -28,6 +28,9 @@ func (p *Pool) Check(h NBL) error {
 		return nil
 	}
 	if e := p.nblError(uint32(h), false); e != nil {
+		if e.Pool == "" {
+			e.Pool = p.name
+		}
 		return e
 	}
 	return nil

@@ -332,7 +332,7 @@ func (p *nblPool) nblError(x uint32, freeing bool) *MisuseError {
 		return &MisuseError{Class: NonPoolNBL, Handle: x, Detail: "an NB handle used as an NBL"}
 	case x>>idShift != p.id>>idShift:
 		if e := lookup(x); e != nil && e.nbl != nil {
-			return &MisuseError{Class: ForeignNBLFree, Handle: x, Detail: "the NBL belongs to pool " + strconv.Quote(e.nbl.name)}
+			return &MisuseError{Class: ForeignNBLFree, Handle: x, Pool: e.nbl.name, Detail: "used with pool " + strconv.Quote(p.name)}
 		}
 		return &MisuseError{Class: NonPoolNBL, Handle: x, Detail: "no live NBL pool has id " + strconv.Itoa(int(x>>idShift))}
 	}
