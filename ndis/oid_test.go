@@ -65,7 +65,11 @@ func TestPacketFilterHonoursEachBit(t *testing.T) {
 		r.setFilter(t, c.filter)
 		for i, f := range frames {
 			before := len(r.p.frames)
-			r.m.receive(t, frame(f.dst, 60, byte(i)))
+			fr := frame(f.dst, 60, byte(i))
+			if got := r.a.Accepts(fr); got != c.want[i] {
+				t.Errorf("filter %#x, frame %s: Accepts %v, want %v", c.filter, f.name, got, c.want[i])
+			}
+			r.m.receive(t, fr)
 			if got := len(r.p.frames) > before; got != c.want[i] {
 				t.Errorf("filter %#x, frame %s: indicated %v, want %v", c.filter, f.name, got, c.want[i])
 			}
@@ -194,6 +198,7 @@ func TestStatisticsOID(t *testing.T) {
 	if err := r.m.completeSends(ndis.StatusSuccess); err != nil {
 		t.Fatal(err)
 	}
+	r.a.CountReceiveErrors(2) // say, two USB transfers the minidriver could not parse
 	req, st := query(t, r.a, ndis.OIDGenStatistics, 200)
 	if st != ndis.StatusSuccess || req.BytesWritten != 152 {
 		t.Fatalf("statistics: %v, %d bytes; want 152", st, req.BytesWritten)
@@ -204,7 +209,7 @@ func TestStatisticsOID(t *testing.T) {
 	}
 	field := func(i int) uint64 { return binary.LittleEndian.Uint64(b[8+8*i:]) }
 	for i, want := range map[int]uint64{
-		0: 0, 1: 0, // ifInDiscards, ifInErrors
+		0: 0, 1: 2, // ifInDiscards, ifInErrors
 		2: 502, 3: 2, 4: 0, 5: 1, // ifHCInOctets, Ucast, Multicast, Broadcast packets
 		6: 42, 7: 0, 8: 0, 9: 1, 10: 0, 11: 0, // ifHCOutOctets, Ucast, Multicast, Broadcast, ifOutErrors, ifOutDiscards
 		12: 160, 13: 0, 14: 342, // ifHCIn{Ucast,Multicast,Broadcast}Octets

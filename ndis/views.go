@@ -100,7 +100,9 @@ type NBLView struct {
 	HeldFor time.Duration
 }
 
-// NBL describes one live NBL of a pool made through the adapter.
+// NBL describes one live NBL of a pool made through the adapter. It reads NBL fields that only
+// the NBL's current owner may write (specs/ndis.md §3.2), so natively it gives an exact answer
+// only while that owner is not changing them; the owner map and the log are always safe to read.
 func (a *Adapter) NBL(h pool.NBL) (NBLView, error) {
 	e := a.entryOf(pool.PoolOf(h))
 	if e == nil {
