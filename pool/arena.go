@@ -23,7 +23,6 @@ type arena struct {
 	meta []uint32
 
 	nbs      []nbHeader // one NET_BUFFER per slot; nil for NBL pools of shape A
-	embedded bool       // nbs are preallocated with NBLs, so FreeNB refuses them
 	ownsData bool       // each NB's MDL is its own slot of data (shape C, NB pools with DataSize)
 	data     []byte     // the data buffers, dataSize bytes per slot
 	dataSize uint32
@@ -48,7 +47,7 @@ type nbHeader struct {
 	mainSkip   uint32 // bytes at the start of mdl left out of the chain while the block is in front
 }
 
-func (a *arena) init(name string, capacity int, withNBs, embedded bool, dataSize uint32) {
+func (a *arena) init(name string, capacity int, withNBs bool, dataSize uint32) {
 	a.name = name
 	a.meta = make([]uint32, capacity)
 	for i := range a.meta {
@@ -59,7 +58,6 @@ func (a *arena) init(name string, capacity int, withNBs, embedded bool, dataSize
 		return
 	}
 	a.nbs = make([]nbHeader, capacity)
-	a.embedded = embedded
 	a.retreat = make([]byte, RetreatBlocks*RetreatBlockSize)
 	a.retreatFree = make([]uint8, RetreatBlocks)
 	for i := range a.retreatFree {

@@ -47,7 +47,7 @@ func NewNBPool(params NBPoolParams) (*NBPool, error) {
 		return nil, &MisuseError{Class: InvalidPoolParams, Pool: params.Name, Detail: "Capacity*DataSize exceeds " + strconv.Itoa(maxDataBytes) + " bytes"}
 	}
 	p := &nbPool{params: params, errNoNB: &ExhaustedError{Pool: params.Name, Resource: "NB"}}
-	p.arena.init(params.Name, n, true, false, params.DataSize)
+	p.arena.init(params.Name, n, true, params.DataSize)
 	p.free.init(n, false)
 	user := &NBPool{p}
 	p.entry = &entry{arena: &p.arena, nb: p, nbOwner: weak.Make(user)}

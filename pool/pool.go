@@ -87,7 +87,7 @@ func NewNBLPool(params Params) (*Pool, error) {
 		errNoNBL:     &ExhaustedError{Pool: params.Name, Resource: "NBL"},
 		errNoContext: &ExhaustedError{Pool: params.Name, Resource: "context space"},
 	}
-	p.arena.init(params.Name, n, shape != ShapeNBLOnly, true, params.DataSize)
+	p.arena.init(params.Name, n, shape != ShapeNBLOnly, params.DataSize)
 	p.ctx = make([]byte, n*int(p.ctxCap))
 	p.free.init(n, params.Verify)
 	p.fast = nblSlots{meta: p.meta, hdr: p.hdr, nbs: p.nbs, view: p.view, ctxCap: p.ctxCap,
