@@ -3,7 +3,6 @@ package pool
 import (
 	"strconv"
 	"sync"
-	"sync/atomic"
 )
 
 // arena is what NBL pools and NB pools share: the slot meta words, the NET_BUFFERs with their data
@@ -30,8 +29,8 @@ type arena struct {
 	mu           sync.Mutex
 	retreat      []byte  // the retreat overflow area: RetreatBlocks blocks of RetreatBlockSize
 	retreatFree  []uint8 // stack of free block indexes; guarded by mu
-	failures     atomic.Uint64
-	misuses      atomic.Uint64
+	failures     counter
+	misuses      counter
 	errNoRetreat *ExhaustedError
 }
 
@@ -99,7 +98,7 @@ func (a *arena) releaseRetreatLocked(nb *nbHeader) {
 }
 
 func (a *arena) misuse(e *MisuseError) error {
-	a.misuses.Add(1)
+	a.misuses.add(1)
 	if e.Pool == "" {
 		e.Pool = a.name
 	}

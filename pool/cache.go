@@ -37,14 +37,14 @@ func (c *Cache) Len() int { return c.n }
 // context and, for shapes B and C, its NB. When neither the Cache nor the pool has a free NBL it
 // returns 0 and an error matching ErrExhausted.
 func (c *Cache) AllocateNBL() (NBL, error) {
-	if c.n == 0 || c.verify {
+	// Parked NBLs were reset when they entered the Cache, so that this path stays small enough
+	// to be inlined. A VERIFY pool's Cache is always empty.
+	if c.n == 0 {
 		return c.allocateSlow()
 	}
 	c.n--
 	h := c.slots[c.n]
-	i := h & c.idxMask
-	c.meta[i] = h
-	c.reset(i, h, 0)
+	c.meta[h&c.idxMask] = h
 	return NBL(h), nil
 }
 
@@ -55,7 +55,10 @@ func (c *Cache) allocateSlow() (NBL, error) {
 	if err := c.refill(); err != nil {
 		return 0, err
 	}
-	return c.AllocateNBL()
+	c.n--
+	h := c.slots[c.n]
+	c.meta[h&c.idxMask] = h
+	return NBL(h), nil
 }
 
 // FreeNBL frees h into the Cache. Misuse gives the same *MisuseError as FreeNBL, and an NBL of
@@ -63,22 +66,26 @@ func (c *Cache) allocateSlow() (NBL, error) {
 func (c *Cache) FreeNBL(h NBL) error {
 	x := uint32(h)
 	i := x & c.idxMask
-	if x>>handleBits != c.idTop || int(i) >= len(c.meta) || c.meta[i] != x || c.verify ||
-		c.hdr[i].ctxDynamic != 0 || (c.nbs != nil && c.nbs[i].front != 0) {
-		// Misuse, VERIFY, or a retreat block to give back: the pool's path reports or handles it.
-		return c.freeSlow(x)
+	if x>>handleBits != c.idTop || int(i) >= len(c.meta) || c.meta[i] != x || c.verify {
+		return c.freeSlow(x) // misuse, or VERIFY: the pool's path reports or quarantines it
+	}
+	hd := &c.hdr[i]
+	var nb *nbHeader
+	if c.nbs != nil {
+		nb = &c.nbs[i]
+	}
+	if hd.ctxDynamic != 0 || nb != nil && nb.front != 0 {
+		return c.freeSlow(x) // a context leak to report, or a retreat block to give back
 	}
 	if c.n == len(c.slots) {
 		c.flush((len(c.slots) + 1) / 2)
-	}
-	if c.nbs != nil && !c.ownsData {
-		c.nbs[i].mdl = nil // the caller's buffer: do not keep it reachable
 	}
 	next := c.nextFree(x)
 	c.meta[i] = next
 	if c.view[i].load() != cacheHeldView {
 		c.view[i].store(cacheHeldView) // only when someone set an owner since the NBL left the Cache
 	}
+	c.resetAt(hd, nb, c.id|next, 0) // also drops a caller's MDL
 	c.slots[c.n] = c.id | next
 	c.n++
 	return nil
@@ -108,13 +115,15 @@ func (c *Cache) refill() error {
 	k := min((len(c.slots)+1)/2, p.free.n)
 	if k == 0 {
 		p.mu.Unlock()
-		p.failures.Add(1)
+		p.failures.add(1)
 		return p.errNoNBL
 	}
 	for j := k - 1; j >= 0; j-- { // the first slot taken ends on top
 		i := p.free.take(false)
+		h := p.id | p.meta[i]
 		p.view[i].store(cacheHeldView)
-		c.slots[j] = p.id | p.meta[i]
+		p.fast.reset(i, h, 0)
+		c.slots[j] = h
 	}
 	c.n = k
 	p.allocated += k

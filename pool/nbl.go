@@ -141,7 +141,7 @@ func (p *Pool) SetSourceHandle(h NBL, v uint32) {
 		p.hdr[i].sourceHandle = v
 		return
 	}
-	p.misuses.Add(1)
+	p.misuses.add(1)
 }
 
 // Status is NET_BUFFER_LIST_STATUS.
@@ -158,7 +158,7 @@ func (p *Pool) SetStatus(h NBL, s uint32) {
 		p.hdr[i].status = s
 		return
 	}
-	p.misuses.Add(1)
+	p.misuses.add(1)
 }
 
 // Flags is NET_BUFFER_LIST_FLAGS (the NBL_FLAGS_* ranges of specs/ndis.md §1.6).
@@ -175,7 +175,7 @@ func (p *Pool) SetFlags(h NBL, f uint32) {
 		p.hdr[i].flags = f
 		return
 	}
-	p.misuses.Add(1)
+	p.misuses.add(1)
 }
 
 // NblFlags is the NBL's NblFlags (NDIS_NBL_FLAGS_*).
@@ -192,7 +192,7 @@ func (p *Pool) SetNblFlags(h NBL, f uint32) {
 		p.hdr[i].nblFlags = f
 		return
 	}
-	p.misuses.Add(1)
+	p.misuses.add(1)
 }
 
 // Scratch is the NBL's Scratch, free for its current owner; 0 at allocation.
@@ -209,7 +209,7 @@ func (p *Pool) SetScratch(h NBL, v uint64) {
 		p.hdr[i].scratch = v
 		return
 	}
-	p.misuses.Add(1)
+	p.misuses.add(1)
 }
 
 // MiniportReserved is NET_BUFFER_LIST_MINIPORT_RESERVED, in the arena; nil for a dead handle.
@@ -311,7 +311,7 @@ func (p *Pool) AllocateContext(h NBL, size, backfill uint16) error {
 	}
 	hd := &p.hdr[i]
 	if uint32(size) > hd.ctxOffset {
-		p.failures.Add(1)
+		p.failures.add(1)
 		return p.errNoContext
 	}
 	hd.ctxOffset -= uint32(size)

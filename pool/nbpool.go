@@ -102,7 +102,7 @@ func (p *nbPool) allocate() (NB, error) {
 	}
 	if p.free.n == 0 {
 		p.mu.Unlock()
-		p.failures.Add(1)
+		p.failures.add(1)
 		return 0, p.errNoNB
 	}
 	i := p.free.take(false)
@@ -165,8 +165,8 @@ func (p *NBPool) Stats() NBStats {
 	p.mu.Lock()
 	s := NBStats{Capacity: len(p.meta), Allocated: p.allocated, Free: p.free.n, HighWater: p.highWater}
 	p.mu.Unlock()
-	s.Failures = p.failures.Load()
-	s.Misuses = p.misuses.Load()
+	s.Failures = p.failures.load()
+	s.Misuses = p.misuses.load()
 	return s
 }
 

@@ -188,7 +188,7 @@ func (p *nblPool) allocate(contextSize, contextBackfill uint16) (NBL, error) {
 		return 0, p.badArgs(0, "ContextSize "+strconv.Itoa(int(contextSize))+" and ContextBackFill "+strconv.Itoa(int(contextBackfill))+" must be multiples of "+strconv.Itoa(ContextAlignment))
 	}
 	if uint32(contextSize)+uint32(contextBackfill) > p.ctxCap {
-		p.failures.Add(1)
+		p.failures.add(1)
 		return 0, p.errNoContext
 	}
 	p.mu.Lock()
@@ -198,7 +198,7 @@ func (p *nblPool) allocate(contextSize, contextBackfill uint16) (NBL, error) {
 	}
 	if p.free.n == 0 {
 		p.mu.Unlock()
-		p.failures.Add(1)
+		p.failures.add(1)
 		return 0, p.errNoNBL
 	}
 	i := p.free.take(p.params.Verify)
@@ -237,9 +237,17 @@ type nblSlots struct {
 // reset gives slot i the fields a fresh NBL h has (§9 item 2): Next and Scratch nil, its own NB
 // (with its whole data buffer as used space, or no MDL), contextSize bytes of used context.
 func (s *nblSlots) reset(i, h, contextSize uint32) {
-	var first NB
+	var nb *nbHeader
 	if s.nbs != nil {
-		nb := &s.nbs[i]
+		nb = &s.nbs[i]
+	}
+	s.resetAt(&s.hdr[i], nb, h, contextSize)
+}
+
+// resetAt is reset for callers that hold the slot's headers already; nb is nil for shape A.
+func (s *nblSlots) resetAt(hd *nblHeader, nb *nbHeader, h, contextSize uint32) {
+	var first NB
+	if nb != nil {
 		nb.next = 0
 		nb.dataOffset = 0
 		if s.ownsData {
@@ -250,7 +258,7 @@ func (s *nblSlots) reset(i, h, contextSize uint32) {
 		}
 		first = NB(h | kindNB)
 	}
-	s.hdr[i] = nblHeader{firstNB: first, ctxOffset: s.ctxCap - contextSize}
+	*hd = nblHeader{firstNB: first, ctxOffset: s.ctxCap - contextSize}
 }
 
 // FreeNBL models NdisFreeNetBufferList: the pool is found from the handle. The NB, MDL and data

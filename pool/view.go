@@ -42,8 +42,8 @@ func (p *Pool) Stats() Stats {
 		}
 	}
 	p.mu.Unlock()
-	s.Failures = p.failures.Load()
-	s.Misuses = p.misuses.Load()
+	s.Failures = p.failures.load()
+	s.Misuses = p.misuses.load()
 	return s
 }
 
