@@ -142,14 +142,14 @@ func (a *arena) RetreatDataStart(nb NB, delta, backfill uint32) error {
 	}
 	need := uint64(delta) + uint64(backfill)
 	if h.front != 0 || need > RetreatBlockSize {
-		t.failures.Add(1)
+		t.failures.add(1)
 		return t.errNoRetreat
 	}
 	t.mu.Lock()
 	n := len(t.retreatFree)
 	if n == 0 {
 		t.mu.Unlock()
-		t.failures.Add(1)
+		t.failures.add(1)
 		return t.errNoRetreat
 	}
 	block := t.retreatFree[n-1]

@@ -14,5 +14,5 @@ func (w *word) store(x uint32) { w.v.Store(x) }
 // counter is a statistic bumped outside the pool's lock.
 type counter struct{ v atomic.Uint64 }
 
-func (c *counter) add(n uint64)  { c.v.Add(n) }
+func (c *counter) add(n uint64) { c.v.Add(n) }
 func (c *counter) load() uint64 { return c.v.Load() }
