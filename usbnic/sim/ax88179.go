@@ -312,11 +312,10 @@ func (m *ax88179) in(ep uint8, buf []byte, now time.Time, r *inResult) {
 		r.framing(0, 8)
 		r.deliver(buf, b[:])
 	case ax179EpIn:
-		r.wantWire = true
 		if !m.rxOn {
-			m.p.drain()
-			return
+			return // a register write or the link coming up will wake the transfer
 		}
+		r.wantWire = true
 		m.fill(now)
 		if len(m.meta) == 0 {
 			return

@@ -352,13 +352,11 @@ func (m *ax88772) in(ep uint8, buf []byte, now time.Time, r *inResult) {
 		r.framing(0, 8)
 		r.deliver(buf, b[:])
 	case ax772EpIn:
-		r.wantWire = true
 		if m.rxOn {
+			r.wantWire = true
 			m.fill()
-		} else {
-			m.p.drain()
 		}
-		m.send(buf, r)
+		m.send(buf, r) // what is already in the chip still goes out
 	}
 }
 

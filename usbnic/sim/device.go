@@ -203,8 +203,8 @@ func (d *Device) Reset(ctx context.Context) error {
 	return nil
 }
 
-// SelectConfiguration implements usbnic.Transport. It fails while any interface is claimed, as
-// Linux usbfs does (EBUSY).
+// SelectConfiguration implements usbnic.Transport. Changing the configuration fails while any
+// interface is claimed, as Linux usbfs does (EBUSY).
 func (d *Device) SelectConfiguration(ctx context.Context, value uint8) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -215,11 +215,11 @@ func (d *Device) SelectConfiguration(ctx context.Context, value uint8) error {
 	if c == nil {
 		return fmt.Errorf("%w: configuration value %d", ErrNotFound, value)
 	}
+	if c == d.cur {
+		return nil // WebUSB resolves at once when the configuration is already active
+	}
 	if d.claimed != 0 {
 		return fmt.Errorf("%w: cannot select configuration %d while interfaces are claimed (mask %#x)", ErrInvalidState, value, d.claimed)
-	}
-	if c == d.cur {
-		return nil
 	}
 	d.abortAll()
 	d.cur = c
@@ -421,9 +421,9 @@ func (d *Device) SetCable(plugged bool) {
 		return
 	}
 	d.port.cable = plugged
-	now := time.Now()
-	for _, c := range d.spec.configs {
-		c.fn.cableChanged(now)
+	if d.cur != nil {
+		// Only the active function reacts; the others read the cable when next configured.
+		d.cur.fn.cableChanged(time.Now())
 	}
 	d.wakeHeads()
 }

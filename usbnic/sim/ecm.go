@@ -58,6 +58,9 @@ func (m *ecm) setAlt(iface, alt uint8, now time.Time) bool {
 }
 
 func (m *ecm) cableChanged(now time.Time) {
+	if m.p.cable {
+		m.p.drain()
+	}
 	if m.dataAlt == 1 {
 		m.note.notify(m.open())
 	}
@@ -83,11 +86,10 @@ func (m *ecm) in(ep uint8, buf []byte, now time.Time, r *inResult) {
 	case m.l.notify:
 		m.note.in(buf, m.open(), r)
 	case m.l.in:
-		r.wantWire = true
 		if !m.p.cable {
-			m.p.drain()
 			return
 		}
+		r.wantWire = true
 		for {
 			n := m.p.pull()
 			if n == 0 {

@@ -142,10 +142,15 @@ func (p *port) bulkMPS() int {
 // pull reads the next frame from the wire into p.stage and returns its length (0: none).
 func (p *port) pull() int { return p.wire.ToHost(p.stage[:MaxFrameSize]) }
 
-// drain empties the wire, counting every frame as dropped: what arrives while the receiver or
-// link is down is lost, not delivered later.
+// drainLimit bounds one drain: a wire that floods without end is not emptied, only what a
+// chip's receive FIFO would have seen go by.
+const drainLimit = 4096
+
+// drain drops what waits on the wire (up to drainLimit frames), counting it: what arrived while
+// the receiver or the link was down is lost, not delivered late. Models call it when their
+// receiver comes on; while it is off they leave the wire alone, so a flood costs nothing.
 func (p *port) drain() {
-	for p.pull() > 0 {
+	for i := 0; i < drainLimit && p.pull() > 0; i++ {
 		p.st.RxDropped++
 	}
 }

@@ -176,6 +176,9 @@ func (m *ncm) setAlt(iface, alt uint8, now time.Time) bool {
 }
 
 func (m *ncm) cableChanged(now time.Time) {
+	if m.p.cable {
+		m.p.drain()
+	}
 	if m.dataAlt == 1 {
 		m.note.notify(m.open())
 	}
@@ -283,11 +286,10 @@ func (m *ncm) in(ep uint8, buf []byte, now time.Time, r *inResult) {
 	case m.l.notify:
 		m.note.in(buf, m.open(), r)
 	case m.l.in:
-		r.wantWire = true
 		if !m.p.cable {
-			m.p.drain()
 			return
 		}
+		r.wantWire = true
 		m.fill(now)
 		if len(m.dpe) == 0 {
 			return

@@ -348,6 +348,12 @@ func (d *Device) run(ctx context.Context, ep uint8, buf []byte, in bool, w *wait
 		wire := false
 		if q.head() == w {
 			now := time.Now()
+			if !took && d.halted&(1<<idx) != 0 {
+				// Transfers on a halted endpoint end with a stall until ClearHalt; faults
+				// armed for the endpoint wait for a transfer that really runs.
+				d.stats.Stalls++
+				return 0, usbnic.StatusStall, nil
+			}
 			if !took {
 				took = true
 				pre := d.takePreFaults(ep)
@@ -369,7 +375,6 @@ func (d *Device) run(ctx context.Context, ep uint8, buf []byte, in bool, w *wait
 			case now.Before(delayUntil):
 				at = delayUntil
 			case d.halted&(1<<idx) != 0:
-				// Transfers on a halted endpoint end with a stall until ClearHalt.
 				d.stats.Stalls++
 				return 0, usbnic.StatusStall, nil
 			case !in:
