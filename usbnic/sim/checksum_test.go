@@ -1,0 +1,113 @@
+package sim
+
+import (
+	"bytes"
+	"encoding/binary"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/google/gopacket"
+	"github.com/google/gopacket/layers"
+)
+
+// ipFrame builds an IPv4 or IPv6 frame with a TCP or UDP payload to dst, checksums computed by
+// gopacket (an implementation independent of the model's).
+func ipFrame(t *testing.T, dst [6]byte, v6, tcp bool) []byte {
+	t.Helper()
+	eth := &layers.Ethernet{SrcMAC: net.HardwareAddr(peerMAC[:]), DstMAC: net.HardwareAddr(dst[:]), EthernetType: layers.EthernetTypeIPv4}
+	var ip gopacket.NetworkLayer
+	var l3 gopacket.SerializableLayer
+	proto := layers.IPProtocolUDP
+	if tcp {
+		proto = layers.IPProtocolTCP
+	}
+	if v6 {
+		eth.EthernetType = layers.EthernetTypeIPv6
+		x := &layers.IPv6{Version: 6, HopLimit: 64, NextHeader: proto, SrcIP: net.ParseIP("fd00::1"), DstIP: net.ParseIP("fd00::2")}
+		ip, l3 = x, x
+	} else {
+		x := &layers.IPv4{Version: 4, TTL: 64, Protocol: proto, SrcIP: net.IP{192, 168, 78, 1}, DstIP: net.IP{192, 168, 78, 2}}
+		ip, l3 = x, x
+	}
+	payload := gopacket.Payload("usbcap-udp 0001 ........")
+	var l4 gopacket.SerializableLayer
+	if tcp {
+		x := &layers.TCP{SrcPort: 40000, DstPort: 80, Seq: 1, ACK: true, Ack: 1, Window: 512}
+		x.SetNetworkLayerForChecksum(ip)
+		l4 = x
+	} else {
+		x := &layers.UDP{SrcPort: 40000, DstPort: 9001}
+		x.SetNetworkLayerForChecksum(ip)
+		l4 = x
+	}
+	buf := gopacket.NewSerializeBuffer()
+	if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, eth, l3, l4, payload); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// With RXCOE_CTL 0x67 (as Linux sets it) the metadata carries the L4 type (4 UDP, 16 TCP) and
+// the L3/L4 checksum error bits (2, 1) of §1.8; with RXCOE off, none of them.
+func TestAX88179RxChecksumMetadata(t *testing.T) {
+	udp := ipFrame(t, ax179MAC, false, false)
+	badUDP := append([]byte(nil), udp...)
+	badUDP[len(badUDP)-1] ^= 0xFF
+	badIP := append([]byte(nil), udp...)
+	badIP[14+8] ^= 0x01 // TTL: header checksum now wrong, UDP checksum does not cover it
+	for _, tc := range []struct {
+		name  string
+		coe   byte
+		frame []byte
+		bits  uint32
+	}{
+		{"UDP", 0x67, udp, 0x04},
+		{"UDP with a bad checksum", 0x67, badUDP, 0x04 | 0x01},
+		{"IPv4 header with a bad checksum", 0x67, badIP, 0x04 | 0x02},
+		{"TCP", 0x67, ipFrame(t, ax179MAC, false, true), 0x10},
+		{"UDP over IPv6", 0x67, ipFrame(t, ax179MAC, true, false), 0x04},
+		{"TCP over IPv6 without TCPv6 offload", 0x07, ipFrame(t, ax179MAC, true, true), 0},
+		{"offload off", 0x00, badUDP, 0},
+		{"not IP", 0x67, frame(ax179MAC, 60, 0), 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			q := NewQueue(4)
+			d := plug(t, AX88179, q, WithLinkDelay(time.Millisecond))
+			ax179Start(t, d)
+			macWrite(t, d, 0x34, tc.coe)
+			q.Push(tc.frame)
+			got, _ := in(t, d, 0x82, 20480)
+			hdrOff := int(binary.LittleEndian.Uint32(got[len(got)-4:]) >> 16)
+			meta := binary.LittleEndian.Uint32(got[hdrOff:])
+			if meta>>16 != uint32(len(tc.frame)+2) || meta&0x1F != tc.bits {
+				t.Errorf("metadata %#08x: want length %d, bits %#02x", meta, len(tc.frame)+2, tc.bits)
+			}
+		})
+	}
+}
+
+// With TXCOE_CTL 0x67 the chip fills in the checksums the host left zero; the frame on the wire
+// equals the one gopacket computed.
+func TestAX88179TxChecksumOffloadFillsChecksums(t *testing.T) {
+	for _, tcp := range []bool{false, true} {
+		q := NewQueue(4)
+		d := plug(t, AX88179, q, WithLinkDelay(time.Millisecond))
+		ax179Start(t, d)
+		macWrite(t, d, 0x35, 0x67)
+		want := ipFrame(t, peerMAC, false, tcp)
+		f := append([]byte(nil), want...)
+		f[14+10], f[14+11] = 0, 0 // IPv4 header checksum
+		if tcp {
+			f[34+16], f[34+17] = 0, 0
+		} else {
+			f[34+6], f[34+7] = 0, 0
+		}
+		hdr := make([]byte, 8)
+		binary.LittleEndian.PutUint32(hdr, uint32(len(f)))
+		out(t, d, 0x03, append(hdr, f...))
+		if got := sent(t, q); len(got) != 1 || !bytes.Equal(got[0], want) {
+			t.Errorf("tcp=%v: wire frame differs from gopacket's", tcp)
+		}
+	}
+}
