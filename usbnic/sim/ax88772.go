@@ -160,7 +160,7 @@ func (m *ax88772) powerOn(now time.Time) {
 	m.phy.setPower(true, now)
 	m.rxOn, m.linkSeen, m.intrPending = false, false, false
 	m.resetStream()
-	if m.phy.id == 0x003b1861 {
+	if m.chip == chip772A {
 		// The AX88772A's PHY tuning registers, at the values Linux restores (§2.3).
 		m.phy.regs[0x14], m.phy.regs[0x15], m.phy.regs[0x16] = 0x442C, 0x03C8, 0x4044
 	}

@@ -122,9 +122,11 @@ func (m *ecm) out(ep uint8, data []byte, now time.Time) {
 	if ep != m.l.out {
 		return
 	}
-	if len(data) < etherHeader || len(data) > etherMaxFrame+1 {
+	n := len(data)
+	padded := n > 1 && (n-1)%m.p.bulkMPS() == 0 && data[n-1] == 0
+	if n < etherHeader || n > etherMaxFrame && !(padded && n-1 <= etherMaxFrame) {
 		m.p.st.TxErrors++
-		m.p.st.LastTxError = fmt.Sprintf("CDC-ECM TX: %d-byte transfer is not one Ethernet frame (14..%d bytes)", len(data), etherMaxFrame)
+		m.p.st.LastTxError = fmt.Sprintf("CDC-ECM TX: %d-byte transfer is not one Ethernet frame (14..%d bytes, or one more after a multiple of %d)", n, etherMaxFrame, m.p.bulkMPS())
 		return
 	}
 	m.p.transmit(data, m.p.cable)
