@@ -125,20 +125,31 @@ func (d *Device) asyncLocked(method string, do func(ctx context.Context) error, 
 type queue struct {
 	items   []*transfer
 	running bool
+	scratch []byte // IN buffer of the running transfer; only the worker touches it
 }
 
 type transfer struct {
 	id     uint64
 	method string
-	run    func(ctx context.Context) (any, error)
+	// run does the transfer; an IN transfer takes its buffer from scratch, which the queue
+	// keeps from one transfer to the next (the result is copied into JS before run returns).
+	run func(ctx context.Context, scratch *[]byte) (any, error)
+}
+
+// buffer returns (*scratch)[:n], growing it when needed.
+func buffer(scratch *[]byte, n int) []byte {
+	if cap(*scratch) < n {
+		*scratch = make([]byte, n)
+	}
+	return (*scratch)[:n]
 }
 
 func inKey(ep int) int { return 16 + ep }
 
 // enqueueLocked queues a transfer on its endpoint, starting the endpoint's worker when idle.
-func (d *Device) enqueueLocked(key int, method string, run func(ctx context.Context) (any, error)) safejs.Value {
+func (d *Device) enqueueLocked(key int, method string, run func(ctx context.Context, scratch *[]byte) (any, error)) safejs.Value {
 	if f, ok := d.takeFailureLocked(method); ok {
-		run = func(context.Context) (any, error) { return nil, injected(f) }
+		run = func(context.Context, *[]byte) (any, error) { return nil, injected(f) }
 	}
 	id, p, err := d.beginLocked()
 	if err != nil {
@@ -168,7 +179,7 @@ func (d *Device) work(q *queue) {
 		t := q.items[0]
 		q.items = q.items[1:]
 		d.mu.Unlock()
-		v, err := t.run(d.ctx)
+		v, err := t.run(d.ctx, &q.scratch)
 		d.settle(t.id, v, err, t.method)
 	}
 }
@@ -533,8 +544,8 @@ func (d *Device) controlTransferIn(args []safejs.Value) safejs.Value {
 	if f := d.controlChecksLocked(s); f != nil {
 		return d.fail(f)
 	}
-	return d.enqueueLocked(0, "controlTransferIn", func(ctx context.Context) (any, error) {
-		buf := make([]byte, length)
+	return d.enqueueLocked(0, "controlTransferIn", func(ctx context.Context, scratch *[]byte) (any, error) {
+		buf := buffer(scratch, length)
 		n, st, err := d.t.ControlIn(ctx, s, buf)
 		if err != nil {
 			return nil, err
@@ -562,7 +573,7 @@ func (d *Device) controlTransferOut(args []safejs.Value) safejs.Value {
 	if f := d.controlChecksLocked(s); f != nil {
 		return d.fail(f)
 	}
-	return d.enqueueLocked(0, "controlTransferOut", func(ctx context.Context) (any, error) {
+	return d.enqueueLocked(0, "controlTransferOut", func(ctx context.Context, _ *[]byte) (any, error) {
 		st, err := d.t.ControlOut(ctx, s, data)
 		if err != nil {
 			return nil, err
@@ -581,8 +592,8 @@ func (d *Device) transferIn(args []safejs.Value) safejs.Value {
 	if f := d.endpointLocked(true, ep); f != nil {
 		return d.fail(f)
 	}
-	return d.enqueueLocked(inKey(ep), "transferIn", func(ctx context.Context) (any, error) {
-		buf := make([]byte, length)
+	return d.enqueueLocked(inKey(ep), "transferIn", func(ctx context.Context, scratch *[]byte) (any, error) {
+		buf := buffer(scratch, length)
 		n, st, err := d.t.TransferIn(ctx, 0x80|uint8(ep), buf)
 		if err != nil {
 			return nil, err
@@ -606,7 +617,7 @@ func (d *Device) transferOut(args []safejs.Value) safejs.Value {
 	if f := d.endpointLocked(false, ep); f != nil {
 		return d.fail(f)
 	}
-	return d.enqueueLocked(ep, "transferOut", func(ctx context.Context) (any, error) {
+	return d.enqueueLocked(ep, "transferOut", func(ctx context.Context, _ *[]byte) (any, error) {
 		_, st, err := d.t.TransferOut(ctx, uint8(ep), data)
 		if err != nil {
 			return nil, err
