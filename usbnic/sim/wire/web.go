@@ -139,9 +139,13 @@ func (w *Wire) webDatagram(b []byte) int {
 	return size
 }
 
-// fillText fills a payload with lower-case letters, so hex dumps show where data is.
-func fillText(p []byte) {
+// textPattern is the alphabet over and over, as long as any payload.
+var textPattern = func() (p [MaxFrameLen]byte) {
 	for i := range p {
 		p[i] = 'a' + byte(i%26)
 	}
-}
+	return p
+}()
+
+// fillText fills a payload with lower-case letters, so hex dumps show where data is.
+func fillText(p []byte) { copy(p, textPattern[:]) }
