@@ -62,6 +62,16 @@ type USB struct {
 	promise, object, array, uint8Array, dataView safejs.Value
 	inResult, outResult, domException, event     safejs.Value
 
+	// Device work starts in a microtask after the JS call that asked for it has returned, as
+	// Chromium answers in a later task: a goroutine started inside the call would run to the
+	// end before the call returned (Go runs every goroutine a callback wakes before returning
+	// to JavaScript), and an open() would be over before a claimInterface() made right after it
+	// could see it in progress.
+	kick           safejs.Func
+	queueMicrotask safejs.Value
+	deferMu        sync.Mutex
+	deferred       []func()
+
 	mu         sync.Mutex
 	devices    []*Device // plugged in, in plug order
 	all        []*Device // every device ever plugged, for Close
@@ -92,9 +102,23 @@ func New() (*USB, error) {
 	u.inResult, u.outResult = get("USBInTransferResult"), get("USBOutTransferResult")
 	u.domException, u.event = get("DOMException"), get("Event")
 	target := get("EventTarget")
+	u.queueMicrotask = get("queueMicrotask")
 	if err != nil {
 		return nil, err
 	}
+	if u.kick, err = safejs.FuncOf(func(safejs.Value, []safejs.Value) any {
+		u.deferMu.Lock()
+		fns := u.deferred
+		u.deferred = nil
+		u.deferMu.Unlock()
+		for _, fn := range fns {
+			go fn()
+		}
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("fakeusb: %w", err)
+	}
+	u.funcs = append(u.funcs, u.kick)
 	if u.js, err = target.New(); err != nil {
 		return nil, fmt.Errorf("fakeusb: new EventTarget: %w", err)
 	}
@@ -107,6 +131,17 @@ func New() (*USB, error) {
 		return nil, err
 	}
 	return u, nil
+}
+
+// later runs fn on its own goroutine once the current JS call has returned.
+func (u *USB) later(fn func()) {
+	u.deferMu.Lock()
+	first := len(u.deferred) == 0
+	u.deferred = append(u.deferred, fn)
+	u.deferMu.Unlock()
+	if first {
+		_, _ = u.queueMicrotask.Invoke(u.kick)
+	}
 }
 
 // JS returns the object standing in for navigator.usb.

@@ -14,7 +14,8 @@ import (
 
 // The USBDevice methods. Each runs on the JS event loop: it does Chromium's synchronous checks
 // under d.mu, then hands the device work to a goroutine (state changes) or to the endpoint's
-// queue (transfers) and returns the promise at once.
+// queue (transfers), both started only after the call has returned (USB.later), and returns the
+// promise at once.
 
 // errAborted settles queued transfers that a close, release, alternate setting change,
 // configuration change or reset cancelled before they started.
@@ -108,14 +109,14 @@ func (d *Device) asyncLocked(method string, do func(ctx context.Context) error, 
 	if err != nil {
 		return d.reject("UnknownError", err.Error())
 	}
-	go func() {
+	d.u.later(func() {
 		err := do(d.ctx)
 		d.mu.Lock()
 		after(err)
 		d.syncLocked()
 		d.mu.Unlock()
 		d.settle(id, nil, err, method)
-	}()
+	})
 	return p
 }
 
@@ -163,7 +164,7 @@ func (d *Device) enqueueLocked(key int, method string, run func(ctx context.Cont
 	q.items = append(q.items, &transfer{id: id, method: method, run: run})
 	if !q.running {
 		q.running = true
-		go d.work(q)
+		d.u.later(func() { d.work(q) })
 	}
 	return p
 }
