@@ -252,3 +252,32 @@ func TestToHostDropsFramesLongerThanItsBuffer(t *testing.T) {
 		t.Errorf("too big %d, want 1", s.TooBig)
 	}
 }
+
+func TestToHostWithoutRoomDropsInsteadOfPanicking(t *testing.T) {
+	frames := captureFrames()
+	// Each profile drops one frame per call that finds no room; the idle profile has only one
+	// frame due.
+	for _, c := range []struct {
+		start  func(w *Wire) error
+		tooBig uint64
+	}{
+		{func(w *Wire) error { w.Idle(); return nil }, 2},
+		{func(w *Wire) error { return w.Web(0) }, 3},
+		{func(w *Wire) error { return w.Flood(64, 0) }, 3},
+		{func(w *Wire) error { return w.Replay(frames, AsFastAsPulled) }, 3},
+	} {
+		w, _ := newTestWire(t, Config{})
+		if err := c.start(w); err != nil {
+			t.Fatal(err)
+		}
+		w.FromHost(arpWhoHasGateway)
+		for _, buf := range [][]byte{nil, make([]byte, 10)} {
+			if n := w.ToHost(buf); n != 0 {
+				t.Errorf("%v: ToHost into %d bytes = %d", w.Snapshot().Profile, len(buf), n)
+			}
+		}
+		if s := w.Snapshot(); s.TooBig != c.tooBig { // the ARP reply, then generated frames
+			t.Errorf("%v: too big %d, want %d", s.Profile, s.TooBig, c.tooBig)
+		}
+	}
+}

@@ -87,12 +87,13 @@ func (c *captureReader) skip(n int) error {
 	return err
 }
 
-// readErr describes a failed read of what, which starts at offset at.
-func readErr(format, what string, at int64, err error) error {
+// readErr describes a failed read of what, which starts at offset at, in a file of the named
+// format.
+func readErr(fileFormat, what string, at int64, err error) error {
 	if err == io.EOF || err == io.ErrUnexpectedEOF {
-		return fmt.Errorf("%s: %s at offset %d is truncated: %w", format, what, at, io.ErrUnexpectedEOF)
+		return fmt.Errorf("%s: %s at offset %d is truncated: %w", fileFormat, what, at, io.ErrUnexpectedEOF)
 	}
-	return fmt.Errorf("%s: reading %s at offset %d: %w", format, what, at, err)
+	return fmt.Errorf("%s: reading %s at offset %d: %w", fileFormat, what, at, err)
 }
 
 func (c *captureReader) readPcap() ([]Frame, error) {
@@ -117,7 +118,9 @@ func (c *captureReader) readPcap() ([]Frame, error) {
 	if major := order.Uint16(h[4:]); major != 2 {
 		return nil, fmt.Errorf("pcap: version %d.%d at offset 4 is not 2.x", major, order.Uint16(h[6:]))
 	}
-	// The upper 16 bits of the field hold FCS information and reserved bits.
+	// The snapshot length at h[12:16] is not checked: writers disagree about it, and
+	// MaxCaptureFrameLen bounds every frame. The upper 16 bits of the link type field hold
+	// FCS information and reserved bits.
 	if lt := order.Uint32(h[20:]) & 0xffff; lt != linkTypeEthernet {
 		return nil, fmt.Errorf("pcap: link type %d at offset 20, want Ethernet (%d): %w", lt, linkTypeEthernet, ErrNotEthernet)
 	}

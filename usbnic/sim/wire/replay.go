@@ -30,7 +30,7 @@ type replay struct {
 
 // Replay starts handing frames to the host byte for byte and in order, after any replies
 // waiting. The wire keeps frames until the next profile switch; the caller must not change
-// them meanwhile. A frame longer than ToHost's buffer is skipped and counted in TooBig.
+// them meanwhile. A frame longer than ToHost's buffer is dropped and counted in TooBig.
 func (w *Wire) Replay(frames []Frame, timing Timing) error {
 	if timing > OriginalTiming {
 		return fmt.Errorf("wire: unknown replay timing %d", timing)
@@ -56,23 +56,23 @@ func (w *Wire) Replay(frames []Frame, timing Timing) error {
 // it otherwise. The caller holds w.mu.
 func (w *Wire) replayFrame(buf []byte) (int, Kind) {
 	r := &w.replay
-	for r.pos < len(r.frames) {
-		f := r.frames[r.pos]
-		if r.timing == OriginalTiming {
-			// Frames stay in order even where capture times run backwards: an early time only
-			// makes a frame due as soon as the one before it has gone.
-			now := w.clock.Now()
-			if wait := f.Time.Sub(r.frames[0].Time) - now.Sub(r.start); wait > 0 {
-				w.armTimer(wait)
-				return 0, 0
-			}
-		}
-		r.pos++
-		if len(f.Data) > len(buf) {
-			w.stats.tooBig++
-			continue
-		}
-		return copy(buf, f.Data), KindReplay
+	if r.pos == len(r.frames) {
+		return 0, 0
 	}
-	return 0, 0
+	f := r.frames[r.pos]
+	if r.timing == OriginalTiming {
+		// Frames stay in order even where capture times run backwards: an early time only
+		// makes a frame due as soon as the one before it has gone.
+		now := w.clock.Now()
+		if wait := f.Time.Sub(r.frames[0].Time) - now.Sub(r.start); wait > 0 {
+			w.armTimer(wait)
+			return 0, 0
+		}
+	}
+	r.pos++
+	if len(f.Data) > len(buf) {
+		w.stats.tooBig++
+		return 0, 0
+	}
+	return copy(buf, f.Data), KindReplay
 }

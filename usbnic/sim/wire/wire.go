@@ -133,8 +133,9 @@ func (w *Wire) armTimer(d time.Duration) {
 
 // ToHost copies the next frame waiting for the host into buf and returns its length, or 0 when
 // none is waiting now. Replies come before generated traffic. A frame longer than buf is
-// dropped and counted in TooBig; buf of MaxFrameLen bytes holds every frame but replayed
-// jumbo frames.
+// dropped and counted in TooBig (a reply is then followed by the next one; a generated frame
+// ends the call, since an unpaced profile never runs dry). A buf of MaxFrameLen bytes holds
+// every frame but replayed jumbo frames.
 func (w *Wire) ToHost(buf []byte) int {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -191,8 +192,8 @@ func (w *Wire) generate(buf []byte) (int, Kind) {
 		}
 		return w.floodFrame(buf), KindFlood
 	}
-	dst := buf
-	if len(dst) < MaxFrameLen {
+	dst, short := buf, len(buf) < MaxFrameLen
+	if short {
 		dst = w.scratch[:]
 	}
 	var n int
@@ -202,7 +203,7 @@ func (w *Wire) generate(buf []byte) (int, Kind) {
 	} else {
 		n, kind = w.webFrame(dst)
 	}
-	if &dst[0] != &buf[0] {
+	if short {
 		if n > len(buf) {
 			w.stats.tooBig++
 			return 0, 0
