@@ -145,7 +145,7 @@ type PlatformError struct {
 func (e *PlatformError) Error() string {
 	s := e.Summary
 	if e.Err != nil {
-		s = e.Err.Error() + ": " + s
+		s = e.Err.Error() + " — " + s
 	} else {
 		s = "webusb: " + s
 	}

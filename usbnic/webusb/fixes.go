@@ -48,7 +48,7 @@ func (d *Device) classify(kind opKind, iface uint8, e *DOMError) error {
 	case kind == opOpen && e.Name == "SecurityError":
 		return d.accessDenied(p, e)
 	case kind == opOpen && e.Name == "NetworkError" && p == PlatformWindows:
-		return d.noWinUSB(iface, e)
+		return d.noWinUSB(-1, e)
 	case kind == opClaim && e.Name == "SecurityError":
 		if pe := d.protectedClass(iface, e); pe != nil {
 			return pe
@@ -81,7 +81,7 @@ func (d *Device) accessDenied(p Platform, e *DOMError) error {
 			"for this session only, `lsusb -d %04x:%04x` shows Bus BBB Device DDD, then run `sudo chmod a+rw /dev/bus/usb/BBB/DDD`",
 			udevRule, d.vid, d.pid)
 	case PlatformWindows:
-		return d.noWinUSB(0, e)
+		return d.noWinUSB(-1, e)
 	default:
 		pe.Summary = fmt.Sprintf("%s does not let this browser open the adapter %s", p, d.id())
 		pe.Fix = "close any other program or tab using the adapter and pair it again"
@@ -89,15 +89,20 @@ func (d *Device) accessDenied(p Platform, e *DOMError) error {
 	return pe
 }
 
-func (d *Device) noWinUSB(iface uint8, e *DOMError) error {
+// noWinUSB explains a refusal on Windows; iface is the interface claimed, -1 for open.
+func (d *Device) noWinUSB(iface int, e *DOMError) error {
+	which := "each interface webminiport claims"
+	if iface >= 0 {
+		which = fmt.Sprintf("Interface %d, and for a CDC adapter its data interface too", iface)
+	}
 	return &PlatformError{
 		Problem:  ProblemNoWinUSB,
 		Platform: PlatformWindows,
 		Summary:  fmt.Sprintf("Windows gives Chrome the adapter %s only when WinUSB is its driver, and it is not (or another program has the adapter open)", d.id()),
 		Fix: fmt.Sprintf("install WinUSB with Zadig (https://zadig.akeo.ie): Options > List All Devices, pick the adapter "+
-			"(USB ID %04X %04X; when it is listed once per interface, pick Interface %d, and for a CDC adapter its data interface too), "+
+			"(USB ID %04X %04X; when it is listed once per interface, pick %s), "+
 			"choose WinUSB, Replace Driver, replug the adapter; this takes the adapter away from Windows networking "+
-			"(undo: Device Manager > the adapter > Uninstall device, removing its driver, then replug)", d.vid, d.pid, iface),
+			"(undo: Device Manager > the adapter > Uninstall device, removing its driver, then replug)", d.vid, d.pid, which),
 		Err: e,
 	}
 }
@@ -155,7 +160,7 @@ func (d *Device) claimFailed(p Platform, iface uint8, e *DOMError) error {
 			unbindCommand(d.vid, d.pid, drv, cfg, int(iface)), cfg, iface, unbindFile(drv), udevRule)
 		return pe
 	case PlatformWindows:
-		return d.noWinUSB(iface, e)
+		return d.noWinUSB(int(iface), e)
 	case PlatformMacOS:
 		return &PlatformError{
 			Problem:  ProblemKernelDriver,

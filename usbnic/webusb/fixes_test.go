@@ -114,7 +114,7 @@ func TestPlatformFailures(t *testing.T) {
 			[]string{"0b95:1790", "udev/70-webminiport.rules", "`lsusb -d 0b95:1790`", "sudo chmod a+rw /dev/bus/usb/BBB/DDD"}},
 		{"access denied on Windows", PlatformWindows, "open", [2]string{"SecurityError", fakeusb.MsgAccessDenied},
 			func(d *Device) error { return d.Open(bg) }, ProblemNoWinUSB,
-			[]string{"WinUSB", "Zadig (https://zadig.akeo.ie)", "USB ID 0B95 1790", "Replace Driver"}},
+			[]string{"WinUSB", "Zadig (https://zadig.akeo.ie)", "USB ID 0B95 1790", "pick each interface webminiport claims", "Replace Driver"}},
 		{"claim without WinUSB on Windows", PlatformWindows, "claimInterface", [2]string{"NetworkError", fakeusb.MsgClaimFailed},
 			func(d *Device) error { return d.ClaimInterface(bg, 0) }, ProblemNoWinUSB,
 			[]string{"Zadig", "Interface 0"}},
