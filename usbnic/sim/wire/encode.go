@@ -23,6 +23,10 @@ func be32Bytes(v uint32) [4]byte {
 	return b
 }
 
+// MaxFrameLen is the longest frame the peers build: a 1500-byte IP MTU plus the Ethernet
+// header. Replayed captures may hold longer (jumbo) frames.
+const MaxFrameLen = 1514
+
 // Header sizes and field values of the frames the peers build.
 const (
 	ethHeaderLen  = 14
@@ -34,10 +38,6 @@ const (
 	// minFrameLen is the shortest Ethernet frame without FCS: 64 bytes on the wire less the
 	// 4-byte FCS, which adapters strip. Shorter frames are padded with zeros.
 	minFrameLen = 60
-
-	// MaxFrameLen is the longest frame the peers build: a 1500-byte IP MTU plus the Ethernet
-	// header. Replayed captures may hold longer (jumbo) frames.
-	MaxFrameLen = 1514
 
 	etherTypeIPv4 = 0x0800
 	etherTypeARP  = 0x0806

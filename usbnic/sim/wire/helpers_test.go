@@ -11,6 +11,16 @@ import (
 // The helpers here build and check frames independently of the package: they write fields
 // one by one and compute checksums byte by byte, so a shared mistake is unlikely.
 
+// simWire is the Wire interface of usbnic/sim, which this package implements without importing
+// it (sim imports the wire, not the other way round).
+type simWire interface {
+	FromHost(frame []byte)
+	ToHost(buf []byte) int
+	Ready() <-chan struct{}
+}
+
+var _ simWire = (*Wire)(nil)
+
 // fakeClock is a manual Clock: time moves only by Advance, which runs the timers that fall due.
 type fakeClock struct {
 	mu     sync.Mutex

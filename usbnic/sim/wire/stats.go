@@ -21,6 +21,7 @@ const (
 
 var kindNames = [NumKinds]string{"arp", "icmp", "dhcp", "dns", "tcp", "udp", "flood", "replay", "other"}
 
+// String returns the kind's lower-case name, as the UI shows it.
 func (k Kind) String() string {
 	if k < NumKinds {
 		return kindNames[k]
@@ -42,6 +43,7 @@ const (
 
 var profileNames = [...]string{"quiet", "idle", "web", "flood", "replay"}
 
+// String returns the profile's lower-case name, as the UI shows it.
 func (p Profile) String() string {
 	if int(p) < len(profileNames) {
 		return profileNames[p]

@@ -100,7 +100,8 @@ func New(cfg Config) (*Wire, error) {
 
 // Ready returns a channel that receives a value when ToHost may have frames: when a reply is
 // queued, when a profile starts, and when paced traffic falls due. After a value, call ToHost
-// until it returns 0.
+// until it returns 0. A consumer that stops earlier (an unpaced profile never runs dry) must
+// call ToHost again before it waits: frames already waiting are not signalled again.
 func (w *Wire) Ready() <-chan struct{} { return w.ready }
 
 // signal wakes the host without blocking; a value already pending says the same thing.
