@@ -220,7 +220,7 @@ func (d *Device) SelectAlternate(ctx context.Context, iface, alt uint8) error {
 
 // ClearHalt implements usbnic.Transport (USBDevice.clearHalt).
 func (d *Device) ClearHalt(ctx context.Context, ep uint8) error {
-	dir := d.usb.directionO
+	dir := d.usb.directionOut
 	if ep&0x80 != 0 {
 		dir = d.usb.directionIn
 	}

@@ -17,6 +17,13 @@ import (
 // free again as soon as the call returns, because Chromium copies the data during
 // transferOut/controlTransferOut itself (USBDevice::transferOut hands base::make_span of the
 // bytes to the mojo call).
+//
+// What a transfer costs (BenchmarkWebUSBTransferIn/resolved-promise, headless Chromium 156 on a
+// shared 2-core VM): 35-45 µs and 35 small allocations per 16 KiB IN transfer. Nearly all of it
+// is the promise's round trip through the event loop and the JS objects that reach Go (the
+// promise, then()'s promise, the result, its status and DataView, the buffer, the view): each
+// costs a reference with a finalizer. The copy itself is under 1 µs. The same path written with
+// syscall/js instead of safejs measured the same time with 13 allocations, so safejs stays.
 
 // ControlIn implements usbnic.Transport (USBDevice.controlTransferIn).
 func (d *Device) ControlIn(ctx context.Context, s usbnic.Setup, buf []byte) (int, usbnic.Status, error) {

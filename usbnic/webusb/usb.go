@@ -23,13 +23,13 @@ type USB struct {
 	requestOptions safejs.Value
 	// Values the transfer path uses on every call, made once (specs/webusb.md §7: fetching or
 	// creating a JS object costs ~1.7 µs).
-	uint8Array              safejs.Value // the Uint8Array constructor
-	object                  safejs.Value // the Object constructor
-	statusOK, statusStall   safejs.Value // "ok", "stall"
-	statusBabble            safejs.Value // "babble"
-	requestTypes            [3]safejs.Value
-	recipients              [4]safejs.Value
-	directionIn, directionO safejs.Value // "in", "out"
+	uint8Array                safejs.Value // the Uint8Array constructor
+	object                    safejs.Value // the Object constructor
+	statusOK, statusStall     safejs.Value // "ok", "stall"
+	statusBabble              safejs.Value // "babble"
+	requestTypes              [3]safejs.Value
+	recipients                [4]safejs.Value
+	directionIn, directionOut safejs.Value // "in", "out"
 
 	onConnect, onDisconnect safejs.Func
 
@@ -119,7 +119,7 @@ func (u *USB) cacheValues() error {
 	u.statusOK, u.statusStall, u.statusBabble = str("ok"), str("stall"), str("babble")
 	u.requestTypes = [3]safejs.Value{str("standard"), str("class"), str("vendor")}
 	u.recipients = [4]safejs.Value{str("device"), str("interface"), str("endpoint"), str("other")}
-	u.directionIn, u.directionO = str("in"), str("out")
+	u.directionIn, u.directionOut = str("in"), str("out")
 	if err != nil {
 		return fmt.Errorf("webusb: %w", err)
 	}
