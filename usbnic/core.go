@@ -170,6 +170,10 @@ func New(t Transport, desc DeviceDesc, cfg *Config, drv *Driver, opts Options) *
 // Driver returns the minidriver's entry of the match table.
 func (n *NIC) Driver() *Driver { return n.drv }
 
+// RxEngine returns the receive engine Initialize made (nil before): its counts and
+// conservation check are the receive pool's story for the page.
+func (n *NIC) RxEngine() *ndis.RxEngine { return n.rx }
+
 // Removed is closed when the device has gone away (unplugged, or any transfer answered
 // ErrDisconnected). Everything outstanding has been completed or is being completed; the owner
 // of the ndis.Adapter pauses and halts it (ndis.HaltDeviceSurpriseRemoved).
@@ -403,7 +407,7 @@ func (n *NIC) Pause() ndis.Status {
 	n.tx.wake()
 	go func() {
 		<-rxDone
-		<-n.tx.idle()
+		n.tx.drained()
 		complete := func() {
 			if err := n.a.PauseComplete(); err != nil {
 				n.logf("usbnic: pause complete: %v", err)
@@ -551,18 +555,20 @@ func (n *NIC) deviceRemoved(cause error) {
 	req := n.oid
 	n.oid = nil
 	n.kevents &^= evRxMode
-	close(n.removedCh)
 	n.mu.Unlock()
 	n.stats.removed.Store(true)
 	n.logf("usbnic: device removed: %v", cause)
 	n.tx.wake()
 	n.kick()
+	// The OID completes before Removed closes: whoever halts the adapter on Removed must not
+	// find a request still pending.
 	if req != nil {
 		if err := n.a.OIDComplete(req, ndis.StatusSuccess); err != nil {
 			n.logf("usbnic: OID complete: %v", err)
 		}
 	}
 	n.reportLink()
+	close(n.removedCh)
 }
 
 // ---- Returns and cancels ----

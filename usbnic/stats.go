@@ -117,7 +117,9 @@ type Info struct {
 	RxBufferSize      int
 	TxTransfers       int
 	TxBufferSize      int
-	Log               []string // oldest first
+	// Endpoint addresses bind chose; IntrEndpoint is 0 without a status endpoint.
+	InEndpoint, OutEndpoint, IntrEndpoint uint8
+	Log                                   []string // oldest first
 }
 
 // Info returns a snapshot of the adapter's description and state.
@@ -131,6 +133,7 @@ func (n *NIC) Info() Info {
 		BusSpeed: d.Speed, MAC: d.MAC, PermanentMAC: d.PermanentMAC, Link: n.linkStateLocked(),
 		Running: n.running, Removed: n.removed, RxTransfers: n.rxQueue, RxBufferSize: n.rxBufSize,
 		TxTransfers: len(n.tx.slots), TxBufferSize: n.tx.bufSize,
+		InEndpoint: d.In.Address, OutEndpoint: d.Out.Address, IntrEndpoint: d.Intr.Address,
 	}
 	n.mu.Unlock()
 	n.logMu.Lock()

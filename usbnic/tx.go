@@ -32,6 +32,7 @@ type txQueue struct {
 	pending    int      // NBLs accepted by Send and not yet completed
 	zero       chan struct{}
 	wakeCh     chan struct{}
+	arrived    chan struct{} // signalled by every Send, for a pause waiting on ndis's count
 
 	slots      []*txSlot
 	bufSize    int
@@ -65,6 +66,7 @@ func (n *NIC) startTx() {
 	q := &n.tx
 	q.n = n
 	q.wakeCh = make(chan struct{}, 1)
+	q.arrived = make(chan struct{}, 1)
 	q.gateCh = make(chan struct{}, 1)
 	q.quit = make(chan struct{})
 	q.flushDelay = n.opts.TxFlushDelay
@@ -156,6 +158,23 @@ func (n *NIC) Send(chain pool.NBL, flags ndis.SendFlags) {
 	q.pending += count
 	q.mu.Unlock()
 	q.wake()
+	select {
+	case q.arrived <- struct{}{}:
+	default:
+	}
+}
+
+// drained waits until every send is completed: those queued here, and those ndis has
+// accepted (SendsPending counts them) but whose MiniportSend call has not arrived yet — a
+// pause can start between the two, and the pause may complete only when both are done.
+func (q *txQueue) drained() {
+	for {
+		<-q.idle()
+		if q.n.a.SendsPending() == 0 {
+			return
+		}
+		<-q.arrived
+	}
 }
 
 // cancel completes every queued NBL whose cancel ID is id with SEND_ABORTED.

@@ -34,6 +34,31 @@ type testProtocol struct {
 	completed map[ndis.Status]int
 	received  int
 	resources int
+	accepted  int // sends the adapter took (each owes one completion)
+}
+
+// trySend copies frame into a send NBL and sends it, counting it when the adapter took it.
+func (p *testProtocol) trySend(frame []byte) error {
+	if _, err := p.sp.Send(frame, 0); err != nil {
+		return err
+	}
+	p.mu.Lock()
+	p.accepted++
+	p.mu.Unlock()
+	return nil
+}
+
+// checkCompletions waits until every accepted send is completed and checks that none was
+// completed twice.
+func (p *testProtocol) checkCompletions(t testing.TB) {
+	t.Helper()
+	p.mu.Lock()
+	want := p.accepted
+	p.mu.Unlock()
+	p.waitCompletions(want)
+	if total, by := p.completions(); total != want {
+		t.Errorf("%d sends accepted, %d completions (%v): each must complete exactly once", want, total, by)
+	}
 }
 
 func newTestProtocol(a *ndis.Adapter) *testProtocol {
@@ -240,7 +265,7 @@ func (r *rig) waitLink() ndis.LinkState {
 // send sends one frame through the protocol's send pool.
 func (r *rig) send(frame []byte) {
 	r.t.Helper()
-	if _, err := r.proto.sp.Send(frame, 0); err != nil {
+	if err := r.proto.trySend(frame); err != nil {
 		r.t.Fatal(err)
 	}
 }

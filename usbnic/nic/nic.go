@@ -10,6 +10,7 @@ package nic
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -36,7 +37,7 @@ type Adapter struct {
 	Choice drivers.Choice
 	Desc   usbnic.DeviceDesc
 
-	mu         sync.Mutex // serializes Close and the surprise removal
+	mu         sync.Mutex // serializes Start, Stop, Close and the surprise removal
 	halted     bool
 	haltAction ndis.HaltAction
 	closing    chan struct{}
@@ -92,12 +93,32 @@ func Open(ctx context.Context, t usbnic.Transport, opts Options) (*Adapter, erro
 	return a, nil
 }
 
+// ErrHalted is returned by Start and Stop once the adapter is halted (closed, or the device
+// was unplugged).
+var ErrHalted = errors.New("nic: adapter halted")
+
 // Start restarts the adapter (MiniportRestart): Paused → Running.
-func (a *Adapter) Start() error { return a.NDIS.Restart() }
+func (a *Adapter) Start() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.halted {
+		return ErrHalted
+	}
+	return a.NDIS.Restart()
+}
 
 // Stop pauses a running adapter and waits until the pause completed (every receive NBL
 // returned by the protocol, every send completed), or ctx is done.
 func (a *Adapter) Stop(ctx context.Context) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.halted {
+		return ErrHalted
+	}
+	return a.stopLocked(ctx)
+}
+
+func (a *Adapter) stopLocked(ctx context.Context) error {
 	if a.NDIS.State() == ndis.Running {
 		if err := a.NDIS.Pause(); err != nil {
 			return err
@@ -148,7 +169,7 @@ func (a *Adapter) watchRemoval() {
 
 // haltLocked pauses (if running), waits for the pause, and halts.
 func (a *Adapter) haltLocked(ctx context.Context, action ndis.HaltAction) error {
-	if err := a.Stop(ctx); err != nil {
+	if err := a.stopLocked(ctx); err != nil {
 		return fmt.Errorf("nic: pause before halt: %w", err)
 	}
 	err := a.NDIS.Halt(action)
