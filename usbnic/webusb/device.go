@@ -247,6 +247,9 @@ func (d *Device) stateChange(ctx context.Context, kind opKind, iface uint8, op o
 
 // call calls method on the USBDevice and waits for its promise.
 func (d *Device) call(ctx context.Context, kind opKind, iface uint8, op opName, method string, args ...any) (safejs.Value, error) {
+	if err := ctx.Err(); err != nil {
+		return safejs.Undefined(), d.waitError(op, err) // do not start what nobody will wait for
+	}
 	p, err := d.start(kind, iface, op, method, args...)
 	if err != nil {
 		return safejs.Undefined(), err

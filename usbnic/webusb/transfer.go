@@ -55,6 +55,9 @@ func (d *Device) ControlOut(ctx context.Context, s usbnic.Setup, data []byte) (u
 		return usbnic.StatusOK, d.waitError(op, err)
 	}
 	defer d.gate.leave(false)
+	if err := ctx.Err(); err != nil {
+		return usbnic.StatusOK, d.waitError(op, err)
+	}
 	var p safejs.Value
 	if len(data) == 0 {
 		p, err = d.start(opOther, 0, op, "controlTransferOut", setup)
@@ -87,6 +90,9 @@ func (d *Device) TransferIn(ctx context.Context, ep uint8, buf []byte) (int, usb
 // sends a zero-length packet.
 func (d *Device) TransferOut(ctx context.Context, ep uint8, data []byte) (int, usbnic.Status, error) {
 	op := opName{method: "transferOut", n: 2, a: int(ep), b: len(data), hex: true}
+	if err := ctx.Err(); err != nil {
+		return 0, usbnic.StatusOK, d.waitError(op, err)
+	}
 	p, err := d.startOut(op, "transferOut", int(ep&0x0F), data)
 	if err != nil {
 		return 0, usbnic.StatusOK, err

@@ -355,3 +355,22 @@ func mustDispatcher(t testing.TB) *dispatcher {
 	must(t, err)
 	return d
 }
+
+func TestCancelledContextStartsNoTransfer(t *testing.T) {
+	f := newFixture(t)
+	_, fd, d := f.ecmUp(t, sim.NewQueue(4))
+	ctx, cancel := context.WithCancel(bg)
+	cancel()
+	if _, _, err := d.TransferIn(ctx, 0x81, make([]byte, 64)); !errors.Is(err, context.Canceled) {
+		t.Errorf("TransferIn: %v", err)
+	}
+	if _, _, err := d.TransferOut(ctx, 0x02, broadcast(1)); !errors.Is(err, context.Canceled) {
+		t.Errorf("TransferOut: %v", err)
+	}
+	if _, err := d.ControlOut(ctx, usbnic.Setup{Type: usbnic.Class, Recipient: usbnic.ToInterface, Request: usbnic.CDCSetEthernetPacketFilter, Value: 0x0C}, nil); !errors.Is(err, context.Canceled) {
+		t.Errorf("ControlOut: %v", err)
+	}
+	if n := fd.Pending(); n != 0 {
+		t.Errorf("%d calls reached the browser", n)
+	}
+}
