@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/hack-pad/safejs"
+
 	"webminiport/usbnic"
 	"webminiport/usbnic/drivers"
 	"webminiport/usbnic/sim"
@@ -372,5 +374,53 @@ func TestCancelledContextStartsNoTransfer(t *testing.T) {
 	}
 	if n := fd.Pending(); n != 0 {
 		t.Errorf("%d calls reached the browser", n)
+	}
+}
+
+func TestDisconnectEventEndsAWaitTheBrowserNeverSettles(t *testing.T) {
+	// Whatever the browser does with the pending promise, the disconnect event alone ends the
+	// wait: here transferIn's promise never settles.
+	f := newFixture(t)
+	fn, err := safejs.Global().Get("Function")
+	must(t, err)
+	mk, err := fn.New(`return {
+		vendorId: 0x1234, productId: 0x5678, usbVersionMajor: 2, usbVersionMinor: 0, usbVersionSubminor: 0,
+		deviceClass: 0, deviceSubclass: 0, deviceProtocol: 0,
+		deviceVersionMajor: 1, deviceVersionMinor: 0, deviceVersionSubminor: 0,
+		configurations: [], configuration: null, opened: true, calls: 0,
+		transferIn(ep, length) { this.calls++; return new Promise(() => {}); },
+	};`)
+	must(t, err)
+	obj, err := mk.Invoke()
+	must(t, err)
+	d, err := f.usb.deviceFor(obj)
+	must(t, err)
+
+	done := make(chan error, 1)
+	go func() {
+		_, _, err := d.TransferIn(bg, 0x81, make([]byte, 512))
+		done <- err
+	}()
+	waitFor(t, "transferIn to be called", func() bool {
+		n, _ := obj.Get("calls")
+		k, _ := n.Int()
+		return k == 1
+	})
+
+	ev := newJS(t, "Event", "disconnect")
+	must(t, ev.Set("device", obj))
+	_, err = f.fake.JS().Call("dispatchEvent", ev)
+	must(t, err)
+	err = <-done
+	if !errors.Is(err, usbnic.ErrDisconnected) {
+		t.Fatalf("got %v, want usbnic.ErrDisconnected", err)
+	}
+	if pe := platformError(t, err); pe.Err != nil {
+		t.Errorf("the browser said nothing, yet the error carries %v", pe.Err)
+	}
+	select {
+	case <-d.Disconnected():
+	default:
+		t.Error("Disconnected() not closed")
 	}
 }
