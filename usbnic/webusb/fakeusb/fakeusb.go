@@ -71,6 +71,8 @@ type USB struct {
 	queueMicrotask safejs.Value
 	deferMu        sync.Mutex
 	deferred       []func()
+	kickQueued     bool // a microtask will call kick
+	kickReleased   bool // Close left kick to release itself when that microtask runs
 
 	mu         sync.Mutex
 	devices    []*Device // plugged in, in plug order
@@ -109,7 +111,11 @@ func New() (*USB, error) {
 	if u.kick, err = safejs.FuncOf(func(safejs.Value, []safejs.Value) any {
 		u.deferMu.Lock()
 		fns := u.deferred
-		u.deferred = nil
+		u.deferred, u.kickQueued = nil, false
+		if u.kickReleased {
+			u.kick.Release() // allowed while it runs; its microtask was the last call
+			fns = nil        // the fake is closed
+		}
 		u.deferMu.Unlock()
 		for _, fn := range fns {
 			go fn()
@@ -118,7 +124,7 @@ func New() (*USB, error) {
 	}); err != nil {
 		return nil, fmt.Errorf("fakeusb: %w", err)
 	}
-	u.funcs = append(u.funcs, u.kick)
+
 	if u.js, err = target.New(); err != nil {
 		return nil, fmt.Errorf("fakeusb: new EventTarget: %w", err)
 	}
@@ -136,10 +142,13 @@ func New() (*USB, error) {
 // later runs fn on its own goroutine once the current JS call has returned.
 func (u *USB) later(fn func()) {
 	u.deferMu.Lock()
-	first := len(u.deferred) == 0
+	defer u.deferMu.Unlock()
+	if u.kickReleased {
+		return // closed
+	}
 	u.deferred = append(u.deferred, fn)
-	u.deferMu.Unlock()
-	if first {
+	if !u.kickQueued {
+		u.kickQueued = true
 		_, _ = u.queueMicrotask.Invoke(u.kick)
 	}
 }
@@ -184,6 +193,13 @@ func (u *USB) Close() {
 	for _, f := range funcs {
 		f.Release()
 	}
+	// kick goes now, or, when a microtask is still to call it, from inside that call.
+	u.deferMu.Lock()
+	u.kickReleased = true
+	if !u.kickQueued {
+		u.kick.Release()
+	}
+	u.deferMu.Unlock()
 }
 
 // SetChooser replaces the device chooser. It gets the plugged devices that match the filters of
