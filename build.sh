@@ -30,6 +30,9 @@ commands:
   bench [pkgs]     run every benchmark natively and in headless Chromium and write BENCHMARKS.md
                    (pkgs defaults to ./...)
   fuzz [seconds]   run every fuzz target for the given time each (default 60), one at a time
+  vmtest [args]    the page against Linux's CDC-ECM/NCM gadgets in real Chromium in a QEMU VM
+                   (installs QEMU, busybox-static, kmod, cpio, dnsmasq; kernel cached in .cache/vm;
+                   args go to vmtest/: -variants ecm,ncm,ncm-qmult1  -page plumbing  -timeout 25m)
   help             this text
 
 environment:
@@ -495,6 +498,30 @@ cmd_fuzz() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# vmtest
+
+# cmd_vmtest installs what the VM bench needs, builds the page and hands over to vmtest/ (Go),
+# which fetches the kernel into .cache/vm, boots QEMU and prints a table per variant.
+cmd_vmtest() {
+	check_go
+	mkdir -p "$OUT_DIR"
+	local missing=()
+	# The guest runs Debian's Chromium from the host root, by this path.
+	[[ -x /usr/lib/chromium/chromium ]] || missing+=(chromium)
+	have tshark || missing+=(tshark)
+	have qemu-system-x86_64 || missing+=(qemu-system-x86)
+	dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q ' installed$' || missing+=(busybox-static)
+	[[ -x /sbin/depmod || -x /usr/sbin/depmod ]] || missing+=(kmod)
+	have cpio || missing+=(cpio)
+	[[ -x /usr/sbin/dnsmasq ]] || missing+=(dnsmasq-base)
+	((${#missing[@]} == 0)) || apt_install "${missing[@]}"
+	cmd_build
+	say "go build ./vmtest"
+	go build -o .cache/vm/bin/vmtest ./vmtest
+	exec .cache/vm/bin/vmtest -repo "$ROOT" "$@"
+}
+
+# ---------------------------------------------------------------------------------------------
 
 main() {
 	local cmd="${1:-help}"
@@ -505,6 +532,7 @@ main() {
 	test) cmd_test "$@" ;;
 	bench) cmd_bench "$@" ;;
 	fuzz) cmd_fuzz "$@" ;;
+	vmtest) cmd_vmtest "$@" ;;
 	help | -h | --help) usage ;;
 	*)
 		usage >&2

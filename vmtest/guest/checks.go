@@ -1,0 +1,443 @@
+//go:build linux
+
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"webminiport/vmtest/internal/result"
+)
+
+// Echo requests each variant sends: small ones, ones whose frames are exactly one and two
+// 512-byte USB packets long (470 + 42 = 512, 982 + 42 = 1024: a bulk-OUT transfer of such a
+// length must end with a zero-length packet, and an ECM device sees the frame only then) and
+// 1400-byte ones.
+var pingPlan = []struct{ size, count int }{{56, 8}, {470, 3}, {982, 3}, {1400, 10}}
+
+// minReplies is what the issue asks for at least.
+const minReplies = 20
+
+// Timeouts of the steps. Under TCG the page's first load compiles main.wasm in a slow
+// emulated CPU; everything after that is quick but still far from native.
+const (
+	apiTimeout     = 4 * time.Minute
+	runningTimeout = 2 * time.Minute
+	stepTimeout    = 60 * time.Second
+)
+
+// product runs the issue's checks of the real page on one variant.
+func (e *variantEnv) product(ctx context.Context) error {
+	v, r := e.v, e.r
+	if err := e.br.navigate(ctx, e.origin+"/"); err != nil {
+		return stop("page", "%v", err)
+	}
+	if err := pollUntil(ctx, apiTimeout, func() (bool, error) { return e.hasAPI(ctx) }); err != nil {
+		return stop("page", "window.webminiport did not appear: %v", err)
+	}
+	e.log.progressf("%s: page loaded; waiting for the adapter", v.Name)
+
+	// 1. Found through getDevices (it was paired by policy and plugged in before the page
+	// loaded), the right minidriver, Running, link up, the gadget's MAC.
+	s, err := e.waitState(ctx, runningTimeout, func(s *pageState) bool {
+		return s.Source == "usb" && s.Adapter.State == "Running" && s.Adapter.Link == "connected"
+	})
+	if err != nil {
+		return stop("adapter", "not Running with link up: %v (last state: %s)", err, adapterLine(s))
+	}
+	r.Add("adapter", s.Adapter.Driver == v.Driver && s.Adapter.VIDPID == "1d6b:0104" &&
+		strings.EqualFold(s.Adapter.MAC, v.HostMAC),
+		"%s (want driver %s, 1d6b:0104, MAC %s)", adapterLine(s), v.Driver, v.HostMAC)
+	e.log.progressf("%s: %s", v.Name, adapterLine(s))
+
+	// 2. DHCP: the page's discover gets dnsmasq's offer, decoded in the frame table.
+	if err := e.send(ctx, "dhcp", map[string]any{}); err != nil {
+		return stop("DHCP", "%v", err)
+	}
+	var offer frameRow
+	err = pollUntil(ctx, stepTimeout, func() (bool, error) {
+		rows, err := e.frames(ctx, 500)
+		for _, f := range rows {
+			if f.Protocol == "DHCP" && strings.Contains(f.Info, "Offer") {
+				offer = f
+				return true, nil
+			}
+		}
+		return false, err
+	})
+	offers := e.dhcp.offered()
+	r.DHCP = offer.Info
+	if err != nil {
+		r.DHCP = "no offer"
+	}
+	r.Add("DHCP offer", err == nil && len(offers) > 0, "frame %d %q; dnsmasq: %s", offer.Number, offer.Info, strings.Join(offers, " | "))
+	s, err = e.waitState(ctx, stepTimeout, func(s *pageState) bool { return s.Station.Address != "" })
+	if err != nil {
+		return stop("DHCP lease", "the page holds no address: %v (station: %+v)", err, stationOf(s))
+	}
+	r.Add("DHCP lease", strings.HasPrefix(s.Station.Address, "192.168.77."), "page bound %s (%s)", s.Station.Address, s.Station.DHCP)
+
+	// 3. ARP resolves the gadget.
+	mark, err := e.lastFrame(ctx)
+	if err != nil {
+		return stop("ARP", "%v", err)
+	}
+	if err := e.send(ctx, "arp", map[string]any{"target": gadgetIP}); err != nil {
+		return stop("ARP", "%v", err)
+	}
+	want := gadgetIP + " is at " + strings.ToLower(v.DevMAC)
+	var arp frameRow
+	err = pollUntil(ctx, stepTimeout, func() (bool, error) {
+		rows, err := e.framesAfter(ctx, mark)
+		for _, f := range rows {
+			if f.Protocol == "ARP" && strings.Contains(strings.ToLower(f.Info), want) {
+				arp = f
+				return true, nil
+			}
+		}
+		return false, err
+	})
+	r.Add("ARP", err == nil, "frame %d %q (want %q)", arp.Number, arp.Info, want)
+
+	// 4. Pings of every size in the plan; every reply must come back decoded.
+	if err := e.pings(ctx); err != nil {
+		return err
+	}
+
+	// 5. CDC-NCM: a burst must leave in fewer transfers than frames, and the gadget must unpack
+	// every frame of the shared NTBs.
+	if v.Function == "ncm" {
+		if err := e.batching(ctx); err != nil {
+			return err
+		}
+	}
+
+	// 6. Quiet: every NBL home, no misuse, and our counters against the gadget's.
+	if err := e.quiet(ctx, "quiet"); err != nil {
+		return err
+	}
+	if err := e.compareStats(ctx); err != nil {
+		return err
+	}
+
+	// 7. Hot unplug mid-traffic, and the reconnection the connect event brings.
+	if err := e.unplug(ctx); err != nil {
+		return err
+	}
+
+	// 8. The whole run as a pcap, for tshark on the host.
+	pcap, err := e.exportPcap(ctx)
+	if err != nil {
+		return stop("pcap export", "%v", err)
+	}
+	path := filepath.Join(e.runDir, result.PcapFile(v.Name))
+	if err := os.WriteFile(path, pcap, 0o644); err != nil {
+		return stop("pcap export", "%v", err)
+	}
+	r.Add("pcap export", len(pcap) > 24, "%d bytes to %s", len(pcap), filepath.Base(path))
+	return nil
+}
+
+// pings sends the ping plan and counts the decoded echo replies from the gadget.
+func (e *variantEnv) pings(ctx context.Context) error {
+	mark, err := e.lastFrame(ctx)
+	if err != nil {
+		return stop("ping", "%v", err)
+	}
+	requests := 0
+	for _, p := range pingPlan {
+		if err := e.send(ctx, "ping", map[string]any{"target": gadgetIP, "size": p.size, "count": p.count}); err != nil {
+			return stop("ping", "%v", err)
+		}
+		requests += p.count
+	}
+	e.r.Requests = requests
+	var bySize map[int]int
+	var replies int
+	err = pollUntil(ctx, 2*stepTimeout, func() (bool, error) {
+		rows, err := e.framesAfter(ctx, mark)
+		replies, bySize = countReplies(rows)
+		return replies >= requests, err
+	})
+	e.r.Replies = replies
+	var parts []string
+	sizesOK := true
+	for _, p := range pingPlan {
+		frame := 14 + 20 + 8 + p.size
+		parts = append(parts, fmt.Sprintf("%d×%dB", bySize[frame], frame))
+		sizesOK = sizesOK && bySize[frame] == p.count
+	}
+	e.r.Add("ping", err == nil && replies == requests && replies >= minReplies && sizesOK,
+		"%d of %d echo replies decoded (%s)", replies, requests, strings.Join(parts, " "))
+	e.log.progressf("%s: %d of %d echo replies", e.v.Name, replies, requests)
+	return nil
+}
+
+// countReplies counts the decoded echo replies from the gadget, by frame length.
+func countReplies(rows []frameRow) (int, map[int]int) {
+	bySize := map[int]int{}
+	n := 0
+	for _, f := range rows {
+		if f.Protocol == "ICMP" && f.Source == gadgetIP && strings.HasPrefix(f.Info, "Echo (ping) reply") {
+			n++
+			bySize[f.Length]++
+		}
+	}
+	return n, bySize
+}
+
+// batching sends a burst of echo requests at once and checks that our NCM transmit path put
+// several into one NTB, and that the gadget unpacked all of them.
+func (e *variantEnv) batching(ctx context.Context) error {
+	const burst = 16
+	if err := e.quiet(ctx, "before the burst"); err != nil {
+		return err
+	}
+	s0, err := e.state(ctx)
+	if err != nil {
+		return stop("NCM batching", "%v", err)
+	}
+	g0, err := readNetStats(e.g.ifname)
+	if err != nil {
+		return stop("NCM batching", "%v", err)
+	}
+	if err := e.send(ctx, "ping", map[string]any{"target": gadgetIP, "size": 56, "count": burst}); err != nil {
+		return stop("NCM batching", "%v", err)
+	}
+	s1, err := e.waitState(ctx, stepTimeout, func(s *pageState) bool { return s.USB.TxFrames-s0.USB.TxFrames >= burst })
+	if err != nil {
+		return stop("NCM batching", "the burst did not leave: %v", err)
+	}
+	// The gadget's counter moves when its network stack has taken the frames.
+	var g1 netStats
+	err = pollUntil(ctx, stepTimeout, func() (bool, error) {
+		var err error
+		g1, err = readNetStats(e.g.ifname)
+		return g1.RxPackets-g0.RxPackets >= s1.USB.TxFrames-s0.USB.TxFrames, err
+	})
+	frames, transfers := s1.USB.TxFrames-s0.USB.TxFrames, s1.USB.TxTransfers-s0.USB.TxTransfers
+	gadget := g1.RxPackets - g0.RxPackets
+	e.r.Add("NCM batching", err == nil && transfers < frames && gadget == frames,
+		"%d frames in %d bulk-OUT NTBs (%.1f per NTB); gadget rx_packets +%d", frames, transfers,
+		float64(frames)/float64(max(transfers, 1)), gadget)
+	return nil
+}
+
+// quiet waits until no NBL is away from home and checks the pools and the reports.
+func (e *variantEnv) quiet(ctx context.Context, when string) error {
+	s, err := e.waitState(ctx, stepTimeout, func(s *pageState) bool { return s.Pending.Pending == 0 })
+	if err != nil && s == nil {
+		return stop("NBLs home", "%v", err)
+	}
+	e.r.Add("NBLs home ("+when+")", err == nil && homeOK(s), "%s", poolsLine(s))
+	return nil
+}
+
+// homeOK is true when no pool shows a misuse, no NBL is held anywhere but at home and the page
+// lists no misuse or watchdog report.
+func homeOK(s *pageState) bool {
+	if s.Pending.Pending != 0 || len(s.Reports) != 0 {
+		return false
+	}
+	for _, p := range s.Pools {
+		if p.Misuses != 0 {
+			return false
+		}
+		for owner, n := range p.Owners {
+			if n > 0 && !homeOwner[owner] {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// homeOwner are the owners an NBL may have when nothing is in flight: free in its pool, on the
+// miniport's receive free list or on the protocol's send free list.
+var homeOwner = map[string]bool{"pool free": true, "miniport free list": true, "protocol free list": true}
+
+// compareStats checks our interface counters against the gadget's, crosswise: what we received
+// the gadget sent. The gadget is read before and after the page so that a frame in flight
+// between the reads shows up as a retry, not as a difference.
+func (e *variantEnv) compareStats(ctx context.Context) error {
+	var s *pageState
+	var g netStats
+	err := pollUntil(ctx, stepTimeout, func() (bool, error) {
+		g0, err := readNetStats(e.g.ifname)
+		if err != nil {
+			return false, err
+		}
+		if s, err = e.state(ctx); err != nil {
+			return false, err
+		}
+		g, err = readNetStats(e.g.ifname)
+		return g == g0, err
+	})
+	if err != nil {
+		return stop("statistics", "%v", err)
+	}
+	in, out := s.inFrames(), s.outFrames()
+	e.r.FramesIn, e.r.FramesOut = in, out
+	dIn, dOut := int64(in)-int64(g.TxPackets), int64(out)-int64(g.RxPackets)
+	dInB, dOutB := int64(s.Stats.InOctets)-int64(g.TxBytes), int64(s.Stats.OutOctets)-int64(g.RxBytes)
+	e.r.StatsDiff = fmt.Sprintf("rx %+d/%+dB tx %+d/%+dB", dIn, dInB, dOut, dOutB)
+	ok := dIn == 0 && dOut == 0 && dInB == 0 && dOutB == 0 && g.RxErrors == 0 && g.RxDropped == 0
+	e.r.Add("statistics", ok,
+		"ours in %d/%dB out %d/%dB; gadget tx %d/%dB rx %d/%dB (rx_errors %d, rx_dropped %d, tx_dropped %d)",
+		in, s.Stats.InOctets, out, s.Stats.OutOctets, g.TxPackets, g.TxBytes, g.RxPackets, g.RxBytes,
+		g.RxErrors, g.RxDropped, g.TxDropped)
+	return nil
+}
+
+// unplug unbinds the gadget from its UDC while pings are going, expects the page to show the
+// removal with every NBL home, binds it again and expects the page to come back by itself and
+// traffic to flow.
+func (e *variantEnv) unplug(ctx context.Context) error {
+	v := e.v
+	if err := e.send(ctx, "ping", map[string]any{"target": gadgetIP, "size": 1400, "count": 20}); err != nil {
+		return stop("unplug", "%v", err)
+	}
+	if err := e.g.unbind(); err != nil {
+		return stop("unplug", "%v", err)
+	}
+	e.log.progressf("%s: gadget unbound mid-traffic", v.Name)
+	s, err := e.waitState(ctx, stepTimeout, func(s *pageState) bool { return s.Adapter.Removed })
+	removedOK := err == nil
+	detail := adapterLine(s)
+	if removedOK {
+		s, err = e.waitState(ctx, stepTimeout, func(s *pageState) bool { return s.Pending.Pending == 0 })
+	}
+	e.r.Add("unplug", removedOK && err == nil && homeOK(s), "%s; %s", detail, poolsLine(s))
+
+	tBind := time.Now()
+	if err := e.g.bind(); err != nil {
+		return stop("replug", "%v", err)
+	}
+	e.log.progressf("%s: gadget bound again", v.Name)
+	s, err = e.waitState(ctx, runningTimeout, func(s *pageState) bool {
+		return !s.Adapter.Removed && s.Adapter.State == "Running" && s.Adapter.Link == "connected"
+	})
+	if err != nil {
+		e.r.Unplug = "removed, no reconnect"
+		e.r.Add("replug", false, "the page did not reconnect on its own: %v (%s)", err, adapterLine(s))
+		return nil
+	}
+	back := time.Since(tBind)
+	// The address may or may not survive the new bring-up; ask again as a user would.
+	if s.Station.Address == "" {
+		if err := e.send(ctx, "dhcp", map[string]any{}); err != nil {
+			return stop("replug", "%v", err)
+		}
+		if _, err := e.waitState(ctx, stepTimeout, func(s *pageState) bool { return s.Station.Address != "" }); err != nil {
+			e.r.Add("replug", false, "reconnected in %.1fs but no DHCP lease: %v", back.Seconds(), err)
+			return nil
+		}
+	}
+	mark, err := e.lastFrame(ctx)
+	if err != nil {
+		return stop("replug", "%v", err)
+	}
+	if err := e.send(ctx, "ping", map[string]any{"target": gadgetIP, "size": 56, "count": 3}); err != nil {
+		return stop("replug", "%v", err)
+	}
+	var replies int
+	err = pollUntil(ctx, stepTimeout, func() (bool, error) {
+		rows, err := e.framesAfter(ctx, mark)
+		replies, _ = countReplies(rows)
+		return replies >= 3, err
+	})
+	e.r.Unplug = fmt.Sprintf("removed; back in %.1fs; %d/3 replies", back.Seconds(), replies)
+	e.r.Add("replug", err == nil, "reconnected in %.1fs (%s); %d of 3 echo replies after", back.Seconds(), adapterLine(s), replies)
+	if err == nil {
+		return e.quiet(ctx, "after replug")
+	}
+	return nil
+}
+
+// lastFrame is the number of the newest frame in the table (0 when it is empty).
+func (e *variantEnv) lastFrame(ctx context.Context) (uint64, error) {
+	rows, err := e.frames(ctx, 1)
+	if err != nil || len(rows) == 0 {
+		return 0, err
+	}
+	return rows[len(rows)-1].Number, nil
+}
+
+// framesAfter returns the frames newer than mark (up to the 2000 newest).
+func (e *variantEnv) framesAfter(ctx context.Context, mark uint64) ([]frameRow, error) {
+	rows, err := e.frames(ctx, 2000)
+	var out []frameRow
+	for _, f := range rows {
+		if f.Number > mark {
+			out = append(out, f)
+		}
+	}
+	return out, err
+}
+
+// pollUntil calls cond every half second until it reports true, d passes or ctx ends.
+func pollUntil(ctx context.Context, d time.Duration, cond func() (bool, error)) error {
+	deadline := time.Now().Add(d)
+	for {
+		ok, err := cond()
+		if ok {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			if err != nil {
+				return err
+			}
+			return fmt.Errorf("not within %v", d)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+func adapterLine(s *pageState) string {
+	if s == nil {
+		return "no state"
+	}
+	a := s.Adapter
+	line := fmt.Sprintf("source %s, %s, driver %s, %s, MAC %s, link %s", s.Source, a.State, a.Driver, a.VIDPID, a.MAC, a.Link)
+	if a.Removed {
+		line += ", removed"
+	}
+	if a.Error != "" {
+		line += ", error: " + a.Error
+	}
+	return line
+}
+
+func poolsLine(s *pageState) string {
+	if s == nil {
+		return "no state"
+	}
+	var parts []string
+	for _, p := range s.Pools {
+		var owners []string
+		for o, n := range p.Owners {
+			owners = append(owners, fmt.Sprintf("%s %d", o, n))
+		}
+		parts = append(parts, fmt.Sprintf("%s: %s, misuses %d", p.Name, strings.Join(owners, ", "), p.Misuses))
+	}
+	line := fmt.Sprintf("pending %d of %d; %s", s.Pending.Pending, s.Pending.Total, strings.Join(parts, "; "))
+	for _, rep := range s.Reports {
+		line += "; report " + rep.Class + ": " + rep.Message
+	}
+	return line
+}
+
+func stationOf(s *pageState) any {
+	if s == nil {
+		return nil
+	}
+	return s.Station
+}

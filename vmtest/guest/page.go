@@ -1,0 +1,159 @@
+//go:build linux
+
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// The page's API as the checks use it: window.webminiport, documented with the page.
+
+// pageState is the part of window.webminiport.state() the checks read.
+type pageState struct {
+	Source  string `json:"source"`
+	Adapter struct {
+		State       string `json:"state"`
+		Initialized bool   `json:"initialized"`
+		Driver      string `json:"driver"`
+		VIDPID      string `json:"vidpid"`
+		MAC         string `json:"mac"`
+		Link        string `json:"link"`
+		Removed     bool   `json:"removed"`
+		Error       string `json:"error"`
+	} `json:"adapter"`
+	Pools []struct {
+		Name      string         `json:"name"`
+		Capacity  int            `json:"capacity"`
+		Allocated int            `json:"allocated"`
+		Free      int            `json:"free"`
+		Misuses   uint64         `json:"misuses"`
+		Owners    map[string]int `json:"owners"`
+	} `json:"pools"`
+	Stats struct {
+		InOctets, OutOctets                              uint64
+		InUcastPkts, InMulticastPkts, InBroadcastPkts    uint64
+		OutUcastPkts, OutMulticastPkts, OutBroadcastPkts uint64
+		InDiscards, InErrors, OutErrors, OutDiscards     uint64
+		RxNoBuffer                                       uint64
+	} `json:"statistics"`
+	USB struct {
+		RxTransfers, RxFrames, TxTransfers, TxFrames, TxZLPs uint64
+		RxErrors, RxFixupErrors, RxFrameErrors, TxErrors     uint64
+		TxDropped                                            uint64
+	} `json:"usb"`
+	Pending struct {
+		Total   int `json:"total"`
+		Pending int `json:"pending"`
+	} `json:"pending"`
+	Reports []struct {
+		Class   string `json:"class"`
+		Message string `json:"message"`
+	} `json:"reports"`
+	Station struct {
+		DHCP        string `json:"dhcp"`
+		Address     string `json:"address"`
+		PingsSent   uint64 `json:"pingsSent"`
+		PingReplies uint64 `json:"pingReplies"`
+	} `json:"station"`
+}
+
+// inFrames and outFrames are the adapter's interface counters, all destination kinds.
+func (s *pageState) inFrames() uint64 {
+	return s.Stats.InUcastPkts + s.Stats.InMulticastPkts + s.Stats.InBroadcastPkts
+}
+
+func (s *pageState) outFrames() uint64 {
+	return s.Stats.OutUcastPkts + s.Stats.OutMulticastPkts + s.Stats.OutBroadcastPkts
+}
+
+// frameRow is one row of window.webminiport.frames(n).
+type frameRow struct {
+	Number      uint64  `json:"number"`
+	Time        float64 `json:"time"`
+	Length      int     `json:"length"`
+	Protocol    string  `json:"protocol"`
+	Source      string  `json:"source"`
+	Destination string  `json:"destination"`
+	Info        string  `json:"info"`
+}
+
+// asValue makes a JSON string or a plain object from the API into a plain value for the
+// DevTools protocol to return.
+const asValue = `(v => typeof v === "string" ? JSON.parse(v) : v)`
+
+func (e *variantEnv) hasAPI(ctx context.Context) (bool, error) {
+	var ok bool
+	err := e.br.eval(ctx, `typeof window.webminiport === "object" && typeof window.webminiport.state === "function"`, &ok)
+	return ok, err
+}
+
+func (e *variantEnv) state(ctx context.Context) (*pageState, error) {
+	var s pageState
+	if err := e.br.eval(ctx, asValue+`(window.webminiport.state())`, &s); err != nil {
+		return nil, fmt.Errorf("webminiport.state(): %w", err)
+	}
+	return &s, nil
+}
+
+func (e *variantEnv) frames(ctx context.Context, n int) ([]frameRow, error) {
+	var rows []frameRow
+	if err := e.br.eval(ctx, fmt.Sprintf(asValue+`(window.webminiport.frames(%d))`, n), &rows); err != nil {
+		return nil, fmt.Errorf("webminiport.frames(%d): %w", n, err)
+	}
+	return rows, nil
+}
+
+// send calls window.webminiport.send(kind, opts) and awaits it when it returns a promise.
+func (e *variantEnv) send(ctx context.Context, kind string, opts map[string]any) error {
+	b, err := json.Marshal(opts)
+	if err != nil {
+		return err
+	}
+	expr := fmt.Sprintf(`Promise.resolve(window.webminiport.send(%q, %s)).then(() => true)`, kind, b)
+	var ok bool
+	if err := e.br.eval(ctx, expr, &ok); err != nil {
+		return fmt.Errorf("webminiport.send(%q, %s): %w", kind, b, err)
+	}
+	return nil
+}
+
+// exportPcap returns the bytes of window.webminiport.exportPcap("pcap"), carried as base64.
+func (e *variantEnv) exportPcap(ctx context.Context) ([]byte, error) {
+	const expr = `window.webminiport.exportPcap("pcap").then(u => {
+		let s = "";
+		for (let i = 0; i < u.length; i += 0x8000) s += String.fromCharCode.apply(null, u.subarray(i, i + 0x8000));
+		return btoa(s);
+	})`
+	var b64 string
+	if err := e.br.eval(ctx, expr, &b64); err != nil {
+		return nil, fmt.Errorf("webminiport.exportPcap(\"pcap\"): %w", err)
+	}
+	return base64.StdEncoding.DecodeString(b64)
+}
+
+// waitState polls state() every half second until cond holds or d passes; it returns the last
+// state seen either way, with an error on timeout.
+func (e *variantEnv) waitState(ctx context.Context, d time.Duration, cond func(*pageState) bool) (*pageState, error) {
+	deadline := time.Now().Add(d)
+	for {
+		s, err := e.state(ctx)
+		if err == nil && cond(s) {
+			return s, nil
+		}
+		if time.Now().After(deadline) {
+			if err != nil {
+				return s, err
+			}
+			return s, fmt.Errorf("not within %v", d)
+		}
+		select {
+		case <-ctx.Done():
+			return s, ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
