@@ -50,5 +50,26 @@ func (e *variantEnv) plumbing(ctx context.Context) error {
 	e.r.Add("gadget counters", rx == 1 && tx >= 1, "gadget rx_packets +%d (want 1), tx_packets +%d", rx, tx)
 	e.r.FramesOut, e.r.FramesIn = 1, tx
 	e.r.StatsDiff = fmt.Sprintf("gadget rx +%d tx +%d", rx, tx)
+
+	// Hot plug: unbinding and binding the gadget must reach the page as disconnect and connect
+	// events, which only udevd in the guest delivers.
+	if err := e.g.unbind(); err != nil {
+		return stop("unplug", "%v", err)
+	}
+	var ev struct{ Connect, Disconnect int }
+	err = pollUntil(ctx, stepTimeout, func() (bool, error) {
+		err := e.br.eval(ctx, "window.vmtestPlumbing.events()", &ev)
+		return ev.Disconnect == 1, err
+	})
+	e.r.Add("disconnect event", err == nil, "%d disconnect events after unbinding", ev.Disconnect)
+	if err := e.g.bind(); err != nil {
+		return stop("replug", "%v", err)
+	}
+	err = pollUntil(ctx, stepTimeout, func() (bool, error) {
+		err := e.br.eval(ctx, "window.vmtestPlumbing.events()", &ev)
+		return ev.Connect == 1, err
+	})
+	e.r.Add("connect event", err == nil, "%d connect events after binding again", ev.Connect)
+	e.r.Unplug = fmt.Sprintf("%d disconnect, %d connect events", ev.Disconnect, ev.Connect)
 	return nil
 }

@@ -57,7 +57,15 @@ function timeout(ms, what) {
   return new Promise((_, reject) => setTimeout(() => reject(new Error(what + ": no answer in " + ms + " ms")), ms));
 }
 
+// Hot-plug events reach Chromium only through udevd in the guest: counting them here proves
+// that part of the bench for the product page's unplug and reconnect checks.
+const events = { connect: 0, disconnect: 0 };
+navigator.usb.addEventListener("connect", () => { events.connect++; });
+navigator.usb.addEventListener("disconnect", () => { events.disconnect++; });
+
 window.vmtestPlumbing = {
+  events() { return events; },
+
   async arp(srcMACText, srcIPText, dstIPText) {
     const log = [];
     const devs = await navigator.usb.getDevices();
