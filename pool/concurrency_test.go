@@ -2,6 +2,7 @@ package pool
 
 import (
 	"errors"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -35,6 +36,7 @@ func TestConcurrentCachesAndViews(t *testing.T) {
 			}
 			view = p.AppendAllocationsView(view[:0], false)
 			nbs.Stats()
+			runtime.Gosched() // js/wasm runs one goroutine at a time and never preempts
 		}
 	}()
 	var wg sync.WaitGroup
@@ -45,6 +47,9 @@ func TestConcurrentCachesAndViews(t *testing.T) {
 			c := p.NewCache(8)
 			defer c.Flush()
 			for r := range rounds {
+				if r%64 == 0 {
+					runtime.Gosched() // let the others, and the reader, in on js/wasm
+				}
 				var h NBL
 				var err error
 				if r%7 == 0 {
