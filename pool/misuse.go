@@ -160,6 +160,7 @@ type ExhaustedError struct {
 	Resource string // "NBL", "NB", "context space", "retreat buffer"
 }
 
+// Error renders `pool "usbnic rx": no free NBL (NDIS returns NULL or NDIS_STATUS_RESOURCES)`.
 func (e *ExhaustedError) Error() string {
 	return "pool " + strconv.Quote(e.Pool) + ": no free " + e.Resource + " (NDIS returns NULL or NDIS_STATUS_RESOURCES)"
 }

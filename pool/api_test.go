@@ -1,0 +1,77 @@
+package pool
+
+// The API other packages are written against (plan/pool-api.md), pinned: a signature change
+// breaks this file's build.
+var (
+	_ func(Params) (*Pool, error)                                      = NewNBLPool
+	_ func(*Pool) Params                                               = (*Pool).Params
+	_ func(*Pool) Shape                                                = (*Pool).Shape
+	_ func(*Pool) error                                                = (*Pool).Free
+	_ func(*Pool, uint16, uint16) (NBL, error)                         = (*Pool).AllocateNBL
+	_ func(*Pool, uint16, uint16, []byte, uint32, uint32) (NBL, error) = (*Pool).AllocateNBLAndNB
+	_ func(NBL) error                                                  = FreeNBL
+	_ func(NBL) *Pool                                                  = PoolOf
+	_ func(*Pool, int) *Cache                                          = (*Pool).NewCache
+	_ func(*Cache) (NBL, error)                                        = (*Cache).AllocateNBL
+	_ func(*Cache, NBL) error                                          = (*Cache).FreeNBL
+	_ func(*Cache)                                                     = (*Cache).Flush
+	_ func(*Pool, NBL) error                                           = (*Pool).Check
+	_ func(*Pool, NBL) NBL                                             = (*Pool).Next
+	_ func(*Pool, NBL, NBL) error                                      = (*Pool).SetNext
+	_ func(*Pool, NBL) NB                                              = (*Pool).FirstNB
+	_ func(*Pool, NBL, NB) error                                       = (*Pool).SetFirstNB
+	_ func(*Pool, NBL) uint32                                          = (*Pool).SourceHandle
+	_ func(*Pool, NBL, uint32)                                         = (*Pool).SetSourceHandle
+	_ func(*Pool, NBL) uint32                                          = (*Pool).Status
+	_ func(*Pool, NBL, uint32)                                         = (*Pool).SetStatus
+	_ func(*Pool, NBL) uint32                                          = (*Pool).Flags
+	_ func(*Pool, NBL, uint32)                                         = (*Pool).SetFlags
+	_ func(*Pool, NBL) uint32                                          = (*Pool).NblFlags
+	_ func(*Pool, NBL, uint32)                                         = (*Pool).SetNblFlags
+	_ func(*Pool, NBL) uint64                                          = (*Pool).Scratch
+	_ func(*Pool, NBL, uint64)                                         = (*Pool).SetScratch
+	_ func(*Pool, NBL) *[2]uint64                                      = (*Pool).MiniportReserved
+	_ func(*Pool, NBL) *[4]uint64                                      = (*Pool).ProtocolReserved
+	_ func(*Pool, NBL) Owner                                           = (*Pool).Owner
+	_ func(*Pool, NBL, Owner) error                                    = (*Pool).SetOwner
+	_ func(*Pool, NBL) int                                             = (*Pool).Index
+	_ func(*Pool, int) NBL                                             = (*Pool).HandleAt
+	_ func(*Pool, []byte) int                                          = (*Pool).CopyOwners
+	_ func(*Pool, NBL) int                                             = ChainLength
+	_ func(*Pool, NBL) []byte                                          = (*Pool).Context
+	_ func(*Pool, NBL, uint16, uint16) error                           = (*Pool).AllocateContext
+	_ func(*Pool, NBL, uint16) error                                   = (*Pool).FreeContext
+	_ func(*Pool, NBL) NB                                              = (*Pool).NBOf
+	_ func(*Pool, NB) []byte                                           = (*Pool).Data
+	_ func(*Pool, NB) []byte                                           = (*Pool).Buffer
+	_ func(*Pool, NB) uint32                                           = (*Pool).DataOffset
+	_ func(*Pool, NB) uint32                                           = (*Pool).DataLength
+	_ func(*Pool, NB, uint32, uint32) error                            = (*Pool).SetData
+	_ func(*Pool, NB, uint32, uint32) error                            = (*Pool).RetreatDataStart
+	_ func(*Pool, NB, uint32, bool) error                              = (*Pool).AdvanceDataStart
+	_ func(*Pool, NB) NB                                               = (*Pool).NextNB
+	_ func(*Pool, NB, NB) error                                        = (*Pool).SetNextNB
+	_ func(NB) error                                                   = FreeNB
+	_ func(NBPoolParams) (*NBPool, error)                              = NewNBPool
+	_ func(*NBPool, []byte, uint32, uint32) (NB, error)                = (*NBPool).AllocateNB
+	_ func(*NBPool) (NB, error)                                        = (*NBPool).AllocateNBMdlAndData
+	_ func(*NBPool) error                                              = (*NBPool).Free
+	_ func(*Pool) Stats                                                = (*Pool).Stats
+	_ func(*Pool, []Allocation) []Allocation                           = (*Pool).Allocations
+	_ func(MisuseClass) string                                         = MisuseClass.String
+	_ func(MisuseClass) string                                         = MisuseClass.Bugcheck
+	_ func(*MisuseError) string                                        = (*MisuseError).Error
+	_ func(*MisuseError, error) bool                                   = (*MisuseError).Is
+	_ func(string) uint32                                              = MakeTag
+	_ func(uint32) string                                              = TagString
+	_ func(Shape) string                                               = Shape.String
+	_ error                                                            = ErrExhausted
+	_ [64]int                                                          = Stats{}.PerOwner
+	_                                                                  = Allocation{Handle: 0, Index: 0, Active: false, Owner: OwnerPool}
+	_                                                                  = MisuseError{Class: DoubleFree, Pool: "", Handle: 0, Handles: []NBL{}, Detail: ""}
+	_                                                                  = Params{Name: "", ProtocolID: 0, AllocateNB: false, ContextSize: 0, DataSize: 0, Tag: 0, Capacity: 0, Verify: false}
+	_                                                                  = NBPoolParams{Name: "", Tag: 0, DataSize: 0, Capacity: 0}
+	_ Owner                                                            = OwnerAllocated
+	_                                                                  = [...]MisuseClass{DoubleFree, UseAfterFree, PoolFreeWithOutstanding, ForeignNBLFree, WrongFreeFunction, AccessWhileLent, DoubleIndicate, ResourcesNBLLeak, ChainNotRestored, CountMismatch, MissingSourceHandle, IndicateInWrongState, BadEthernetNBL, FreeEmbeddedNB, ContextLeak, BadContextFree, InvalidAllocArgs, NonPoolNBL, LeakedNBL, WatchdogPause, WatchdogHalt, StuckNBL, SendNotCompleted, DoubleComplete, BadStatus, AccessAfterComplete, NBListTampered, IllegalStateTransition, PauseFailed, OIDDoubleComplete, OIDBufferOverflow, OIDMustSucceedFailed, InvalidObjectHeader, InvalidPoolParams}
+	_                                                                  = [...]Shape{ShapeNBLOnly, ShapeNBLWithNB, ShapeNBLWithData}
+)
