@@ -37,8 +37,8 @@ func (c *Cache) Len() int { return c.n }
 // context and, for shapes B and C, its NB. When neither the Cache nor the pool has a free NBL it
 // returns 0 and an error matching ErrExhausted.
 func (c *Cache) AllocateNBL() (NBL, error) {
-	// Parked NBLs were reset when they entered the Cache, so that this path stays small enough
-	// to be inlined. A VERIFY pool's Cache is always empty.
+	// Parked NBLs were reset when they entered the Cache, so this path is a pop and one store.
+	// A VERIFY pool's Cache is always empty.
 	if c.n == 0 {
 		return c.allocateSlow()
 	}
