@@ -4,7 +4,8 @@ import "strconv"
 
 // Cache is a per-owner fast path in the style of DPDK's rte_mempool cache (specs/ndis.md §11): a
 // LIFO stack of free NBLs that refills from the pool and flushes back to it in bulk, under the
-// pool's lock, so that allocating and freeing take no lock and write no shared word.
+// pool's lock, so that allocating and freeing take no lock and write no shared word (a free
+// writes the owner map only if someone had set the NBL's owner).
 //
 // A Cache is not safe for concurrent use: make one per goroutine or owner. It runs the same checks
 // as FreeNBL (double free, stale, foreign or forged handles, context leaks).
