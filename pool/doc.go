@@ -57,7 +57,7 @@
 // The fast path is a per-owner Cache in the style of DPDK's rte_mempool cache (§11): a LIFO stack
 // refilled from and flushed to the pool in bulk under the pool's lock. Allocating from it and
 // freeing into it take no lock and no atomic instruction (a free writes the owner map only if
-// someone had set the NBL's owner): one locked instruction costs about as much as a whole
+// someone had set the NBL's owner): two locked instructions cost as much as a whole
 // sync.Pool round trip on x86. The price is DPDK's: NBLs held by a Cache are out of the pool
 // (they count as allocated, with owner OwnerAllocated, until the Cache is flushed), and the
 // owner map shows no handle for an NBL taken from a Cache until someone calls SetOwner.
