@@ -124,6 +124,13 @@ type NIC struct {
 	multicast  [][6]byte
 	removedCh  chan struct{}
 
+	// linkMu serializes link handling: the interrupt goroutine and link-reset retries on the
+	// kevent goroutine. linkGen counts link events; linkRetry is the generation a failed link
+	// reset wants to retry in (0: none).
+	linkMu    sync.Mutex
+	linkGen   uint64
+	linkRetry uint64
+
 	statusMu   sync.Mutex // keeps link indications in order
 	keventWake chan struct{}
 
@@ -478,7 +485,25 @@ func (n *NIC) OIDRequest(req *ndis.OIDRequest) ndis.Status {
 	return ndis.StatusPending
 }
 
-// setRxMode runs the pending rx-mode request on the kevent goroutine.
+// completeOID completes req if it is still the pending request: the kevent goroutine and a
+// removal may both try, and only the first may.
+func (n *NIC) completeOID(req *ndis.OIDRequest) {
+	n.mu.Lock()
+	mine := n.oid == req
+	if mine {
+		n.oid = nil
+	}
+	n.mu.Unlock()
+	if !mine {
+		return
+	}
+	if err := n.a.OIDComplete(req, ndis.StatusSuccess); err != nil {
+		n.logf("usbnic: OID complete: %v", err)
+	}
+}
+
+// setRxMode runs the pending rx-mode request on the kevent goroutine. The request stays in
+// n.oid until it completes, so that a removal meanwhile completes it before Removed closes.
 func (n *NIC) setRxMode(req *ndis.OIDRequest) {
 	filter := n.a.PacketFilter()
 	n.mu.Lock()
@@ -505,9 +530,7 @@ func (n *NIC) setRxMode(req *ndis.OIDRequest) {
 		n.multicast = mc
 		n.mu.Unlock()
 	}
-	if err := n.a.OIDComplete(req, ndis.StatusSuccess); err != nil {
-		n.logf("usbnic: OID complete: %v", err)
-	}
+	n.completeOID(req)
 }
 
 // ---- Removal ----
@@ -553,8 +576,6 @@ func (n *NIC) deviceRemoved(cause error) {
 	n.link = ndis.LinkState{MediaConnect: ndis.MediaConnectDisconnected}
 	n.rxUpdateLocked()
 	req := n.oid
-	n.oid = nil
-	n.kevents &^= evRxMode
 	n.mu.Unlock()
 	n.stats.removed.Store(true)
 	n.logf("usbnic: device removed: %v", cause)
@@ -563,9 +584,7 @@ func (n *NIC) deviceRemoved(cause error) {
 	// The OID completes before Removed closes: whoever halts the adapter on Removed must not
 	// find a request still pending.
 	if req != nil {
-		if err := n.a.OIDComplete(req, ndis.StatusSuccess); err != nil {
-			n.logf("usbnic: OID complete: %v", err)
-		}
+		n.completeOID(req)
 	}
 	n.reportLink()
 	close(n.removedCh)

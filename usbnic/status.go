@@ -14,9 +14,10 @@ const throttleDelay = 125 * time.Millisecond
 // Deferred work, as usbnet's kevent flags: things a datapath goroutine notices but that need
 // control transfers or waiting, done on the kevent goroutine.
 const (
-	evRxHalt uint32 = 1 << iota // the bulk-IN endpoint stalled: cancel RX, clear the halt, refill
-	evTxHalt                    // the bulk-OUT endpoint stalled: clear the halt, let TX go on
-	evRxMode                    // a packet filter or multicast OID waits in n.oid
+	evRxHalt    uint32 = 1 << iota // the bulk-IN endpoint stalled: cancel RX, clear the halt, refill
+	evTxHalt                       // the bulk-OUT endpoint stalled: clear the halt, let TX go on
+	evRxMode                       // a packet filter or multicast OID waits in n.oid
+	evLinkReset                    // retry a link reset that failed (n.linkRetry)
 )
 
 // kick wakes the kevent goroutine.
@@ -49,7 +50,6 @@ func (n *NIC) keventLoop() {
 		ev := n.kevents
 		n.kevents = 0
 		req := n.oid
-		n.oid = nil
 		removed := n.removed
 		n.mu.Unlock()
 		if ev&evRxHalt != 0 {
@@ -60,6 +60,9 @@ func (n *NIC) keventLoop() {
 		}
 		if ev&evRxMode != 0 && req != nil {
 			n.setRxMode(req)
+		}
+		if ev&evLinkReset != 0 && !removed {
+			n.retryLinkReset()
 		}
 	}
 }
@@ -158,12 +161,15 @@ func (n *NIC) sleep(d time.Duration) {
 func (n *NIC) handleStatus(ev StatusEvent) {
 	if ev.HasLink {
 		n.stats.linkChanges.Add(1)
+		n.linkMu.Lock()
+		n.linkGen++
 		switch {
 		case ev.LinkUp && ev.NeedReset:
 			n.linkReset()
 		default:
 			n.setCarrier(ev.LinkUp)
 		}
+		n.linkMu.Unlock()
 	}
 	if ev.HasSpeed {
 		n.hookMu.Lock()
@@ -213,6 +219,12 @@ func upDown(up bool) string {
 // carrier goes off first (RX cancelled), the minidriver's LinkReset reprograms the chip for
 // the new speed and says whether the link is really up, and only then the carrier comes on
 // and RX starts again, with the transfer size and count recomputed for the new speed.
+//
+// A link reset that fails leaves the carrier off. Linux tries again at the next interrupt,
+// since a real chip reports its link state every polling interval; a device that reports
+// changes only (as the virtual ones do) would leave the link down for good, so the retry is
+// scheduled here: after throttleDelay, on the kevent goroutine, unless the link changed since.
+// The caller holds linkMu.
 func (n *NIC) linkReset() {
 	n.setCarrier(false)
 	n.stats.linkResets.Add(1)
@@ -223,9 +235,13 @@ func (n *NIC) linkReset() {
 	n.hookMu.Unlock()
 	cancel()
 	if err != nil {
-		n.stats.linkResetErrors.Add(1)
 		n.logf("usbnic: %s link reset: %v", n.drv.Name, err)
 		n.checkRemoved(err)
+		n.stats.linkResetErrors.Add(1)
+		if !isDisconnect(err) && n.life.Err() == nil {
+			n.linkRetry = n.linkGen
+			time.AfterFunc(throttleDelay, func() { n.deferWork(evLinkReset) })
+		}
 		return
 	}
 	if !d.Link.Up {
@@ -244,6 +260,18 @@ func (n *NIC) linkReset() {
 	n.logf("usbnic: link up after reset: %d Mb/s, %s duplex, %d RX transfers of %d bytes",
 		d.Link.Speed/1_000_000, duplexName(d.Link.FullDuplex), n.rxQueue, n.rxBufSize)
 	n.reportLink()
+}
+
+// retryLinkReset runs a failed link reset again, unless the link changed since it failed.
+func (n *NIC) retryLinkReset() {
+	n.linkMu.Lock()
+	defer n.linkMu.Unlock()
+	if n.linkRetry != n.linkGen {
+		return
+	}
+	n.linkRetry = 0
+	n.logf("usbnic: retrying the link reset")
+	n.linkReset()
 }
 
 func duplexName(full bool) string {

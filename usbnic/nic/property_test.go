@@ -201,22 +201,22 @@ func usbnicOptions(rng *rand.Rand) (o usbnic.Options) {
 
 // checkConservation checks the receive engine's law at any moment: free + held by the miniport
 // + posted + outstanding at the protocol + lent with RESOURCES = the NBLs preallocated, and the
-// pool has them all allocated. Once the adapter has halted the engine is gone, so a check that
-// raced with the halt is not judged.
+// pool has them all allocated. Once the device is gone the adapter halts and frees the
+// engine, so a check that may have raced with that halt is not judged.
 func checkConservation(t *testing.T, r *rig) {
 	t.Helper()
-	if halted(r) {
+	if removed(r) {
 		return
 	}
 	err := r.ad.NIC.RxEngine().Conservation()
-	if err != nil && !halted(r) {
+	if err != nil && !removed(r) {
 		t.Fatalf("conservation: %v", err)
 	}
 }
 
-func halted(r *rig) bool {
+func removed(r *rig) bool {
 	select {
-	case <-r.ad.Done():
+	case <-r.ad.NIC.Removed():
 		return true
 	default:
 		return false
