@@ -3,6 +3,7 @@ package usbnic
 import (
 	"context"
 	"math/bits"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -16,11 +17,17 @@ import (
 //
 // Order. A host controller runs an endpoint's queue in order, and the transports here complete
 // the transfers of one endpoint in the order the calls were made (WebUSB does, usbnic/sim
-// does). The slots therefore take turns twice: to make their calls in slot order, and to hand
-// the completions to the minidriver in the same order. A frame split across two transfers
-// (AX88772) is seen in one piece, and frames reach the protocol in wire order. A slot passes
-// its submit turn just before it blocks in TransferIn, so the next slot's call follows at once
-// and N transfers stay in flight.
+// does): each call gets the next bytes of the stream. So completions are handed to the
+// minidriver in the order the calls returned: a slot draws a ticket the moment TransferIn
+// returns and waits for its turn (a plain mutex would let a late arrival barge ahead). A frame
+// split across two transfers (AX88772) is then seen in one piece, and frames reach the
+// protocol in wire order. Which slot made which call does not matter, so slots submit freely,
+// and a transfer that completes never waits for one that has no data yet.
+//
+// Under js/wasm a goroutine runs until it blocks, so the ticket order is the order in which
+// the browser resolved the transfers, exactly. Natively, a thread preempted between the
+// transport's return and the ticket can let a completion that returned microseconds later
+// draw first; only a transport that numbered its completions could rule that out.
 //
 // Frames are copied. The rx fixup hands each frame, a slice of the transfer buffer, to the
 // receive engine, which copies it into the data buffer of a preallocated NBL. Handing out
@@ -30,8 +37,9 @@ import (
 // costs less than that bookkeeping, and the buffer is free for the next submit as soon as the
 // fixup returns.
 
-// turns hands out turns in slot order: slot i goes after slot i-1, round and round. One token
-// circulates; each slot's channel holds at most one.
+// turns hands out turns by ticket: ticket k goes after ticket k-1. One token circulates; as
+// at most len(turns) tickets are outstanding, ticket k waits on channel k mod len(turns) and
+// no two outstanding tickets share one.
 type turns []chan struct{}
 
 func newTurns(n int) turns {
@@ -43,31 +51,28 @@ func newTurns(n int) turns {
 	return t
 }
 
-func (t turns) wait(i int) { <-t[i] }
-func (t turns) pass(i int) { t[(i+1)%len(t)] <- struct{}{} }
+func (t turns) wait(k uint64) { <-t[k%uint64(len(t))] }
+func (t turns) pass(k uint64) { t[(k+1)%uint64(len(t))] <- struct{}{} }
 
 // rxSession is one set of bulk-IN slots.
 type rxSession struct {
-	n      *NIC
-	ctx    context.Context // cancelled to end the session and every transfer in it
-	cancel context.CancelFunc
-	ep     uint8
-	bufs   [][]byte
-	submit turns
-	finish turns
-	live   atomic.Int32 // slots still running
-	done   chan struct{}
+	n       *NIC
+	ctx     context.Context // cancelled to end the session and every transfer in it
+	cancel  context.CancelFunc
+	ep      uint8
+	bufs    [][]byte
+	tickets atomic.Uint64 // the next completion ticket
+	turns   turns
+	live    atomic.Int32 // slots still running
+	done    chan struct{}
 
 	inflight atomic.Int32
-	idle     chan struct{} // signalled when inflight drops to 0
-
-	// killed is usbnet's EVENT_RX_KILL: too many failed completions, so no submit until every
-	// transfer in flight has come back. Set by the completing slot, cleared by the submitting one.
-	killed atomic.Bool
-	// The error-rate window (usbnet pkt_cnt/pkt_err), touched only by the slot holding the
-	// finish turn.
+	// killWait is usbnet's EVENT_RX_KILL: too many failed completions, so no submit until every
+	// transfer in flight has come back. Closed (and cleared) when that happens.
+	mu       sync.Mutex
+	killWait chan struct{}
+	// The error-rate window (usbnet pkt_cnt/pkt_err), touched only by the ticket holder.
 	pktCnt, pktErr int
-	timer          *time.Timer // throttle waits, used only by the slot holding the submit turn
 }
 
 // rxWantedLocked says whether bulk-IN transfers should be in flight.
@@ -101,8 +106,7 @@ func (n *NIC) startRxLocked() *rxSession {
 			bufs[i] = make([]byte, size)
 		}
 	}
-	s := &rxSession{n: n, ep: n.dev.In.Address, bufs: bufs, submit: newTurns(q), finish: newTurns(q),
-		done: make(chan struct{}), idle: make(chan struct{}, 1)}
+	s := &rxSession{n: n, ep: n.dev.In.Address, bufs: bufs, turns: newTurns(q), done: make(chan struct{})}
 	s.ctx, s.cancel = context.WithCancel(n.life)
 	s.live.Store(int32(q))
 	n.rxLastDone = s.done
@@ -114,37 +118,29 @@ func (n *NIC) startRxLocked() *rxSession {
 	return s
 }
 
-// slot is one bulk-IN transfer kept in flight: submit in turn, wait, complete in turn, again.
+// slot is one bulk-IN transfer kept in flight: submit, wait, complete in turn, again.
 func (s *rxSession) slot(i int) {
 	buf := s.bufs[i]
-	for {
-		s.submit.wait(i)
-		if !s.gate() {
-			s.submit.pass(i)
-			s.exit()
-			return
-		}
+	var timer *time.Timer // throttle waits; made on the first one
+	for s.gate(&timer) {
 		s.inflight.Add(1)
 		s.n.stats.rxInFlight.Add(1)
-		s.submit.pass(i)
 		got, st, err := s.n.t.TransferIn(s.ctx, s.ep, buf)
+		k := s.tickets.Add(1) - 1
 		got = min(max(got, 0), len(buf))
-		s.finish.wait(i)
 		s.n.stats.rxInFlight.Add(-1)
 		if s.inflight.Add(-1) == 0 {
-			select {
-			case s.idle <- struct{}{}:
-			default:
-			}
+			s.drained()
 		}
+		s.turns.wait(k)
 		s.complete(buf[:got], st, err)
-		s.finish.pass(i)
+		s.turns.pass(k)
 	}
+	s.exit()
 }
 
 // exit ends a slot; the last one gives the buffers back and marks the session done. A slot
-// exits only at its submit turn, after its last transfer was completed, so every completion
-// turn it owed has been passed on.
+// exits only after its last completion passed its turn on.
 func (s *rxSession) exit() {
 	if s.live.Add(-1) != 0 {
 		return
@@ -156,44 +152,64 @@ func (s *rxSession) exit() {
 	close(s.done)
 }
 
-// gate holds the submit turn until a transfer may be submitted: not while throttled after an
-// error, not while killed by the error rate (until every transfer in flight came back). It
-// returns false when the session is over.
-func (s *rxSession) gate() bool {
+// kill stops submits until every transfer in flight has come back.
+func (s *rxSession) kill() {
+	s.mu.Lock()
+	if s.killWait == nil {
+		s.killWait = make(chan struct{})
+	}
+	s.mu.Unlock()
+}
+
+// drained runs when no transfer is in flight: a kill is over.
+func (s *rxSession) drained() {
+	s.mu.Lock()
+	if s.killWait != nil && s.inflight.Load() == 0 {
+		close(s.killWait)
+		s.killWait = nil
+	}
+	s.mu.Unlock()
+}
+
+// gate waits until a transfer may be submitted: not while killed by the error rate (until
+// every transfer in flight came back), not while throttled after an error. It returns false
+// when the session is over.
+func (s *rxSession) gate(timer **time.Timer) bool {
 	for {
 		if s.ctx.Err() != nil {
 			return false
 		}
-		if s.killed.Load() {
-			if s.inflight.Load() > 0 {
-				select {
-				case <-s.ctx.Done():
-					return false
-				case <-s.idle:
-				}
-				continue
+		s.drained() // a kill set after the last transfer came back is over already
+		s.mu.Lock()
+		wait := s.killWait
+		s.mu.Unlock()
+		if wait != nil {
+			select {
+			case <-s.ctx.Done():
+				return false
+			case <-wait:
 			}
-			s.killed.Store(false)
+			continue
 		}
 		until := s.n.rxThrottle.Load()
 		if until == 0 {
 			return true
 		}
-		wait := time.Until(time.Unix(0, until))
-		if wait <= 0 {
+		d := time.Until(time.Unix(0, until))
+		if d <= 0 {
 			s.n.rxThrottle.CompareAndSwap(until, 0)
 			return true
 		}
-		if s.timer == nil {
-			s.timer = time.NewTimer(wait)
+		if *timer == nil {
+			*timer = time.NewTimer(d)
 		} else {
-			s.timer.Reset(wait)
+			(*timer).Reset(d)
 		}
 		select {
 		case <-s.ctx.Done():
-			s.timer.Stop()
+			(*timer).Stop()
 			return false
-		case <-s.timer.C:
+		case <-(*timer).C:
 		}
 	}
 }
@@ -241,8 +257,9 @@ func (s *rxSession) note(failed bool) {
 	if failed {
 		s.pktErr++
 	}
-	if s.pktErr > 20 && !s.killed.Load() {
-		s.killed.Store(true)
+	if s.pktErr > 20 {
+		s.pktCnt, s.pktErr = 0, 0
+		s.kill()
 		s.n.stats.rxKills.Add(1)
 		s.n.logf("usbnic: more than 20 of 30 bulk-IN transfers failed: RX stopped until the queue drains")
 	}

@@ -48,7 +48,7 @@ type txQueue struct {
 
 // txSlot is one bulk-OUT transfer: its buffer, the NBLs framed into it, and its goroutine.
 type txSlot struct {
-	i          int
+	i          uint64 // its place in the ring: the builder fills slots in order, so i is its turn modulo the ring
 	buf        []byte
 	used       int      // bytes TxAppend filled
 	head, tail pool.NBL // NBLs framed into it
@@ -83,7 +83,7 @@ func (n *NIC) startTx() {
 	q.slots = make([]*txSlot, k)
 	n.loops.Add(k + 1)
 	for i := range q.slots {
-		s := &txSlot{i: i, buf: make([]byte, q.bufSize), start: make(chan struct{}, 1), free: make(chan struct{}, 1)}
+		s := &txSlot{i: uint64(i), buf: make([]byte, q.bufSize), start: make(chan struct{}, 1), free: make(chan struct{}, 1)}
 		s.free <- struct{}{}
 		q.slots[i] = s
 		go q.run(s)

@@ -27,7 +27,9 @@ type testProtocol struct {
 	frames  chan []byte
 	oidDone chan ndis.Status
 
-	mu        sync.Mutex
+	mu sync.Mutex
+	// onFrame, when set, sees every received frame in place instead of a copy going to frames.
+	onFrame   func(frame []byte)
 	hold      int        // NBLs still to keep instead of returning
 	held      []pool.NBL // kept, to return later
 	links     []ndis.LinkState
@@ -75,10 +77,13 @@ func (p *testProtocol) ReceiveNBLs(pl *pool.Pool, chain pool.NBL, count int, fla
 	}
 	for h := chain; h != 0; {
 		next := pl.Next(h)
-		frame := append([]byte(nil), pl.Data(pl.FirstNB(h))...)
-		select {
-		case p.frames <- frame:
-		default:
+		if p.onFrame != nil {
+			p.onFrame(pl.Data(pl.FirstNB(h)))
+		} else {
+			select {
+			case p.frames <- append([]byte(nil), pl.Data(pl.FirstNB(h))...):
+			default:
+			}
 		}
 		if flags&ndis.ReceiveResources == 0 {
 			if p.hold > 0 {
