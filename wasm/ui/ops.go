@@ -23,13 +23,12 @@ const (
 	opHTML       = 2  // id, u32 len, bytes: element.innerHTML
 	opFlag       = 3  // id, flag u8, on u8
 	opTranslateY = 4  // id, f32: element.style.transform = translateY(px)
-	opStyle      = 5  // id, u8 len, property, u16 len, value: element.style.setProperty
 	opImage      = 6  // id: put the canvas's pixel buffer (filled with CopyBytesToJS) at 0,0
 	opClear      = 7  // id: clear the whole canvas
 	opPath       = 8  // id, u32 stroke RGBA, u32 fill RGBA, f32 width, u16 n, n×(f32 x, f32 y)
 	opScrollTop  = 9  // id, f32: element.scrollTop
 	opAttr       = 10 // id, u8 len, name, u16 len, value: element.setAttribute
-	opRect       = 11 // id, u32 RGBA, f32 x, y, w, h: fillRect on a canvas
+	opStylePx    = 12 // id, u8 len, property, f32: element.style.setProperty(property, v+"px")
 )
 
 // Flag is a boolean property of an element that the renderer knows how to set.
@@ -44,7 +43,6 @@ const (
 	FlagActive               // class "active" (a lit indicator, a pressed toggle)
 	FlagWarn                 // class "warn" (a counter that signals trouble)
 	FlagBad                  // class "bad" (an error state)
-	FlagOpen                 // the open property of a <details> or <dialog>
 	numFlags
 )
 
@@ -90,17 +88,6 @@ func (o *Ops) Finish() []byte {
 
 // Reset empties the buffer; the change caches stay.
 func (o *Ops) Reset() { o.buf = o.buf[:headerLen] }
-
-// Forget drops what the caches know about id, so that the next update is sent whatever it is:
-// for an element the page has rebuilt or changed behind the buffer's back.
-func (o *Ops) Forget(id ID) {
-	if int(id) < len(o.known) {
-		o.known[id] = false
-	}
-	if int(id) < len(o.fknow) {
-		o.fknow[id] = 0
-	}
-}
 
 // reserve makes room for n more bytes, flushing first when they do not fit.
 func (o *Ops) reserve(n int) {
@@ -220,15 +207,13 @@ func (o *Ops) TranslateY(id ID, y float32) {
 	o.f32(y)
 }
 
-// Style sets one CSS property of id through the CSSOM (which the page's CSP allows, unlike
-// style attributes).
-func (o *Ops) Style(id ID, property, value string) {
-	o.reserve(6 + len(property) + len(value))
-	o.head(opStyle, id)
+// StylePx sets one CSS length property of id to px CSS pixels (a height, a position).
+func (o *Ops) StylePx(id ID, property string, px float32) {
+	o.reserve(8 + len(property))
+	o.head(opStylePx, id)
 	o.u8(uint8(len(property)))
 	o.buf = append(o.buf, property...)
-	o.u16(uint16(len(value)))
-	o.buf = append(o.buf, value...)
+	o.f32(px)
 }
 
 // Attr sets attribute name of id to value. It is not cached: use it for rare changes.
@@ -251,17 +236,6 @@ func (o *Ops) Image(id ID) {
 func (o *Ops) Clear(id ID) {
 	o.reserve(3)
 	o.head(opClear, id)
-}
-
-// Rect fills a rectangle of canvas id (device pixels).
-func (o *Ops) Rect(id ID, c RGBA, x, y, w, h float32) {
-	o.reserve(23)
-	o.head(opRect, id)
-	o.u32(c.u32())
-	o.f32(x)
-	o.f32(y)
-	o.f32(w)
-	o.f32(h)
 }
 
 // Path draws a polyline through pts (x0, y0, x1, y1, ... in device pixels) on canvas id, stroked

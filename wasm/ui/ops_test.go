@@ -44,11 +44,6 @@ func TestOpsTextUnchangedIsDropped(t *testing.T) {
 	if got := batch(t, o); len(got) == 0 {
 		t.Fatal("changed text not sent")
 	}
-	o.Forget(3)
-	o.Text(3, []byte("43"))
-	if got := batch(t, o); len(got) == 0 {
-		t.Fatal("text not sent after Forget")
-	}
 }
 
 func TestOpsTextAndHTMLShareTheCacheOfAnElement(t *testing.T) {
@@ -92,12 +87,12 @@ func TestOpsPathEncodesColoursWidthAndPoints(t *testing.T) {
 	}
 }
 
-func TestOpsStyleAndAttrEncodeNameAndValue(t *testing.T) {
+func TestOpsAttrAndStylePxEncodeNameAndValue(t *testing.T) {
 	o := NewOps(4096, nil)
-	o.Style(1, "width", "5px")
 	o.Attr(1, "title", "ab")
-	want := []byte{opStyle, 1, 0, 5, 'w', 'i', 'd', 't', 'h', 3, 0, '5', 'p', 'x',
-		opAttr, 1, 0, 5, 't', 'i', 't', 'l', 'e', 2, 0, 'a', 'b'}
+	o.StylePx(2, "top", 2)
+	want := []byte{opAttr, 1, 0, 5, 't', 'i', 't', 'l', 'e', 2, 0, 'a', 'b',
+		opStylePx, 2, 0, 3, 't', 'o', 'p', 0, 0, 0, 0x40}
 	if got := batch(t, o); !bytes.Equal(got, want) {
 		t.Fatalf("got % x, want % x", got, want)
 	}
