@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 	"github.com/google/gopacket"
@@ -45,6 +46,8 @@ func suite(t *testing.T, m mode) {
 		{"HoldGivesResourcesThenDrops", holdGivesResourcesThenDrops},
 		{"PauseAndRestart", pauseAndRestart},
 		{"FrameDetail", frameDetail},
+		{"NBLView", nblView},
+		{"NDISViews", ndisViews},
 		{"FilterNarrows", filterNarrows},
 		{"ExportReadBack", exportReadBack},
 		{"PcapReplay", pcapReplay},
@@ -254,6 +257,50 @@ func frameDetail(tb *tab) {
 	tb.waitJS(fmt.Sprintf(`document.querySelector("#tree .frame-title").textContent.startsWith("Frame %d:")`, a),
 		2*time.Second, "the detail did not follow the keyboard selection")
 	tb.click("#follow")
+}
+
+func nblView(tb *tab) {
+	// Delayed returns keep NBLs with the protocol, so the view can show one carrying a frame.
+	tb.change("#ctl-delay", "2000")
+	st := tb.waitState(5*time.Second, "no NBL held by the protocol", func(s session.State) bool {
+		return strings.Contains(rxPool(s).OwnerMap, "5")
+	})
+	slot := strings.Index(rxPool(st).OwnerMap, "5")
+	// The centre of that NBL's cell, in the page's coordinates.
+	var at struct{ X, Y float64 }
+	tb.eval(fmt.Sprintf(`(() => { const c = document.querySelector(".pool-card canvas.map"); c.scrollIntoView({block: "center"});
+		const r = c.getBoundingClientRect(), cols = Math.floor(c.width / Math.round(14 * devicePixelRatio)), pitch = r.width / cols;
+		return {X: r.left + (%[1]d %% cols + 0.5) * pitch, Y: r.top + (Math.floor(%[1]d / cols) + 0.5) * pitch} })()`, slot), &at)
+	tb.run("hover and click the NBL", chromedp.MouseEvent("mouseMoved", at.X, at.Y), chromedp.MouseClickXY(at.X, at.Y))
+	tb.waitJS(`document.getElementById("nbl-view").open`, 3*time.Second, "clicking an NBL opened no nbl view")
+	tb.waitJS(`document.getElementById("nbl-body").textContent.includes("History (nbl -log)")`, 3*time.Second, "the nbl view has no history")
+	var body string
+	tb.eval(`document.getElementById("nbl-body").textContent`, &body)
+	for _, want := range []string{"Currently held by", "NB: DataLength", "Slot" + strconv.Itoa(slot)} {
+		if !strings.Contains(body, want) {
+			tb.t.Fatalf("the nbl view lacks %q:\n%s", want, truncate(body, 2000))
+		}
+	}
+	tb.screenshot("nbl-view")
+	tb.click("#nbl-close")
+	tb.waitJS(`!document.getElementById("nbl-view").open`, 2*time.Second, "the nbl view did not close")
+	tb.change("#ctl-delay", "0")
+	tb.waitState(5*time.Second, "delayed NBLs not back", func(s session.State) bool { return s.Capture.Delayed == 0 })
+}
+
+func ndisViews(tb *tab) {
+	tb.waitJS(`document.getElementById("pending").textContent.includes("Every NBL is at home")`, 3*time.Second,
+		"pendingnbls does not show every NBL at home")
+	tb.waitJS(`document.querySelectorAll("#nbllog .row").length > 10`, 3*time.Second, "the nbllog tail is empty")
+	tb.waitJS(`document.getElementById("reports").textContent.includes("No misuse")`, 3*time.Second,
+		"reports are shown where the adapter raised none")
+	tb.eval(`(() => { const s = document.getElementById("side"); s.scrollTop = s.scrollHeight; return true })()`, nil)
+	time.Sleep(100 * time.Millisecond)
+	var png []byte
+	tb.run("screenshot", chromedp.CaptureScreenshot(&png))
+	if err := os.WriteFile(filepath.Join(env.shots, tb.mode.name+"-views.png"), png, 0o644); err != nil {
+		tb.t.Fatal(err)
+	}
 }
 
 var countRE = regexp.MustCompile(`^([\d\x{202f}]+) of ([\d\x{202f}]+) frames`)
@@ -520,5 +567,38 @@ func shippedPageHasNoFake(t *testing.T) {
 	tb.eval(`typeof window.webminiportFake !== "undefined"`, &fake)
 	if fake {
 		t.Fatal("the shipped page honoured ?fakeusb")
+	}
+}
+
+// TestPageOnLargeScreens loads the page on a 4K screen at 100 % (3840×2160 CSS pixels) and at
+// 200 % (1920×1080 CSS pixels, 2 device pixels each) and checks that text stays readable: the
+// root font grows with the width, and the maps are drawn in device pixels.
+func TestPageOnLargeScreens(t *testing.T) {
+	for _, sc := range []struct {
+		name          string
+		width, height int64
+		dpr           float64
+		minFont       float64
+	}{
+		{"4k-100", 3840, 2160, 1, 20},
+		{"4k-200", 1920, 1080, 2, 15},
+	} {
+		t.Run(sc.name, func(t *testing.T) {
+			tb := openPage(t, mode{name: "light"}, "shipped", "")
+			tb.run("screen size", emulation.SetDeviceMetricsOverride(sc.width, sc.height, sc.dpr, false))
+			tb.waitState(10*time.Second, "Running", running)
+			tb.waitJS(`document.querySelectorAll(".trow:not([hidden])").length > 3`, 5*time.Second, "no rows")
+			var font float64
+			tb.eval(`parseFloat(getComputedStyle(document.documentElement).fontSize)`, &font)
+			if font < sc.minFont {
+				t.Fatalf("root font %.1f px on a %dx%d screen, want at least %.0f", font, sc.width, sc.height, sc.minFont)
+			}
+			var mapPx struct{ W, CSS float64 }
+			tb.eval(`(() => { const c = document.querySelector(".pool-card canvas.map"); return {W: c.width, CSS: c.getBoundingClientRect().width} })()`, &mapPx)
+			if mapPx.W < mapPx.CSS*sc.dpr-1 {
+				t.Fatalf("the NBL map has %v device pixels for %v CSS pixels at %v×", mapPx.W, mapPx.CSS, sc.dpr)
+			}
+			tb.screenshot(sc.name)
+		})
 	}
 }
