@@ -38,6 +38,7 @@ var env struct {
 	skip    string // why the suite cannot run
 	root    string // repository root
 	baseURL string // http://127.0.0.1:PORT/
+	site    string // the folder the server serves: shipped/ and fake/
 	browser context.Context
 	shots   string // screenshot folder
 }
@@ -152,6 +153,7 @@ func setUp(tmp string) (func(), error) {
 		goroot = strings.TrimSpace(string(out))
 	}
 	site := filepath.Join(tmp, "site")
+	env.site = site
 	var wg sync.WaitGroup
 	errs := make([]error, 3)
 	for i, v := range []struct{ dir, tags string }{{"shipped", ""}, {"fake", "fakeusb"}} {
