@@ -1,0 +1,496 @@
+package ffs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"webminiport/usbnic"
+	"webminiport/usbnic/sim"
+)
+
+// Errors a File returns for the FunctionFS answers that are not failures of the program.
+var (
+	// ErrStalled: the read or write stalled the control request, as asked (EL2HLT).
+	ErrStalled = errors.New("ffs: request stalled")
+	// ErrCancelled: the host gave the control request up, or a new event replaced it, before
+	// its data stage ran (EIDRM).
+	ErrCancelled = errors.New("ffs: request cancelled")
+	// ErrDisabled: the endpoint was disabled under the transfer: a disconnect, a reset or a new
+	// configuration (ESHUTDOWN).
+	ErrDisabled = errors.New("ffs: endpoint disabled")
+)
+
+// File is one file of a mounted FunctionFS instance. Read and Write must each make exactly one
+// read(2) or write(2), even for an empty buffer: FunctionFS gives zero-length reads and writes a
+// meaning (on ep0 they complete or stall a request's status stage; on an IN endpoint a
+// zero-length write sends a zero-length packet). Errors wrap ErrStalled, ErrCancelled and
+// ErrDisabled where they apply.
+type File interface {
+	Read(p []byte) (int, error)
+	Write(p []byte) (int, error)
+	Close() error
+}
+
+// Dir opens the files of a mounted FunctionFS instance by name: "ep0", "ep1", ...
+type Dir interface {
+	Open(name string) (File, error)
+}
+
+// Config is what a Function serves.
+type Config struct {
+	Model         *sim.Model
+	Configuration uint8 // the model's bConfigurationValue to serve (0: its first configuration)
+	Wire          sim.Wire
+	Options       []sim.Option
+	// Speed reports the bus speed; it is asked when the host has configured the device (for a
+	// UDC, /sys/class/udc/NAME/current_speed). The model is built for that speed.
+	Speed func() (usbnic.Speed, error)
+	// Logf receives one line per event, stall and error; nil logs nothing.
+	Logf func(format string, args ...any)
+}
+
+// Counters are the function's own counts, beside the model's sim.Stats.
+type Counters struct {
+	Binds, Unbinds, Enables, Disables, Suspends, Resumes uint64
+	Setups                                               uint64 // control requests handed to the model
+	Stalls                                               uint64 // stalled because the model refused them
+	LateStalls                                           uint64 // refused by the model after FunctionFS had completed them (OUT data stage)
+	Cancelled                                            uint64 // given up by the host before their data stage
+	Instances                                            uint64 // model instances built: one per bind, and a new one when the bus speed changes
+
+	InTransfers, InBytes, ZLPs uint64
+	OutTransfers, OutBytes     uint64
+	Errors                     uint64 // endpoint and ep0 I/O that failed for another reason than a disabled endpoint
+}
+
+// Snapshot is the function's state for a report.
+type Snapshot struct {
+	Model    string
+	Speed    string    // the bus speed the current model instance runs at; "" before the first enable
+	MAC      string    // its permanent MAC address
+	Counters Counters  // the function's counts since Start
+	Device   sim.Stats // the current (or last) model instance's counters
+}
+
+// ioBuffer is the size of each endpoint's transfer buffer: the largest transfer any model sends
+// (an AX88179 aggregate is under 64 KiB) and a multiple of every bulk wMaxPacketSize, which
+// OUT reads must be so that one read is one host transfer.
+const ioBuffer = 64 << 10
+
+// closeWait bounds how long Close waits for the endpoint goroutines: they end when their
+// transfer does, which a disabled endpoint ends at once.
+const closeWait = 3 * time.Second
+
+// Function serves one model through one FunctionFS instance.
+//
+// Each endpoint file has one goroutine for the life of the function. It serves one session at a
+// time, a session being what one ENABLE starts (the host configured the device) and the next
+// DISABLE, ENABLE or UNBIND ends; between sessions it waits. Goroutines that live as long as
+// their files, rather than per session, mean that no two ever take turns on one file: a read
+// that was still starting when the host reset the device belongs to the session that follows.
+type Function struct {
+	cfg      Config
+	layout   *Layout
+	maxSpeed usbnic.Speed
+	dir      Dir
+	ep0      File
+	eps      []File
+	ctl      []byte // control data stages
+	pumps    sync.WaitGroup
+
+	mu       sync.Mutex
+	changed  *sync.Cond // signalled when sess changes or the function closes
+	sess     *session   // the running session; nil while the endpoints are disabled
+	gen      uint64     // sessions started so far
+	closed   bool
+	gadget   *sim.Gadget // the model instance of this bind; nil until its first enable
+	last     *sim.Gadget // the latest instance, kept for Snapshot after an unbind
+	counters Counters
+}
+
+// session is one enabled configuration: the model instance serving it and a context that its
+// end cancels, which ends IN transfers waiting in the model.
+type session struct {
+	gen    uint64
+	g      *sim.Gadget
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+// New lays out cfg's model for dir. Nothing is opened until Start.
+func New(dir Dir, cfg Config) (*Function, error) {
+	if cfg.Model == nil || cfg.Speed == nil {
+		return nil, errors.New("ffs: Config needs a Model and a Speed function")
+	}
+	l, err := Describe(cfg.Model, cfg.Configuration)
+	if err != nil {
+		return nil, err
+	}
+	f := &Function{cfg: cfg, layout: l, maxSpeed: usbnic.SpeedHigh, dir: dir, ctl: make([]byte, 0xFFFF)}
+	f.changed = sync.NewCond(&f.mu)
+	if l.Device.MaxSpeed == "super-speed" {
+		f.maxSpeed = usbnic.SpeedSuper
+	}
+	return f, nil
+}
+
+// Layout returns the function's layout: what the configfs gadget must carry.
+func (f *Function) Layout() *Layout { return f.layout }
+
+// Start opens ep0, writes the descriptors and strings, opens the endpoint files FunctionFS then
+// creates and starts their goroutines. After Start the configfs gadget may be bound to a UDC.
+func (f *Function) Start() error {
+	ep0, err := f.dir.Open("ep0")
+	if err != nil {
+		return err
+	}
+	f.ep0 = ep0
+	if _, err := ep0.Write(f.layout.Descriptors); err != nil {
+		return fmt.Errorf("ffs: writing the %d-byte descriptor blob to ep0: %w", len(f.layout.Descriptors), err)
+	}
+	if _, err := ep0.Write(f.layout.Strings); err != nil {
+		return fmt.Errorf("ffs: writing the %d-byte strings blob to ep0: %w", len(f.layout.Strings), err)
+	}
+	for i := range f.layout.Endpoints {
+		ep, err := f.dir.Open(fmt.Sprintf("ep%d", i+1))
+		if err != nil {
+			return err
+		}
+		f.eps = append(f.eps, ep)
+	}
+	for i, e := range f.layout.Endpoints {
+		f.pumps.Add(1)
+		if e.In() {
+			go f.pumpIn(e, f.eps[i])
+		} else {
+			go f.pumpOut(e, f.eps[i])
+		}
+	}
+	return nil
+}
+
+// Serve handles ep0's events until ctx is done and the gadget has been unbound (the caller
+// unbinds it from the UDC after cancelling ctx), or until ep0 fails.
+func (f *Function) Serve(ctx context.Context) error {
+	buf := make([]byte, maxEvents*EventSize)
+	for {
+		n, err := f.ep0.Read(buf)
+		if errors.Is(err, ErrCancelled) {
+			continue // a cancelled request is reported once, by the next read
+		}
+		if err != nil {
+			return fmt.Errorf("ffs: reading events from ep0: %w", err)
+		}
+		evs, err := ParseEvents(buf[:n])
+		if err != nil {
+			return err
+		}
+		for _, ev := range evs {
+			f.handle(ev)
+			if ev.Type == EventUnbind && ctx.Err() != nil {
+				return nil
+			}
+		}
+	}
+}
+
+func (f *Function) logf(format string, args ...any) {
+	if f.cfg.Logf != nil {
+		f.cfg.Logf(format, args...)
+	}
+}
+
+func (f *Function) count(fn func(c *Counters)) {
+	f.mu.Lock()
+	fn(&f.counters)
+	f.mu.Unlock()
+}
+
+func (f *Function) handle(ev Event) {
+	if ev.Type != EventSetup {
+		f.logf("ffs: %v", ev.Type)
+	}
+	switch ev.Type {
+	case EventBind:
+		f.count(func(c *Counters) { c.Binds++ })
+		f.mu.Lock()
+		f.gadget = nil // a new plug-in powers the chip up afresh
+		f.mu.Unlock()
+	case EventUnbind:
+		f.count(func(c *Counters) { c.Unbinds++ })
+		f.endSession()
+		f.mu.Lock()
+		f.gadget = nil
+		f.mu.Unlock()
+	case EventEnable:
+		f.count(func(c *Counters) { c.Enables++ })
+		f.endSession()
+		f.enable()
+	case EventDisable:
+		f.count(func(c *Counters) { c.Disables++ })
+		f.endSession()
+	case EventSuspend:
+		f.count(func(c *Counters) { c.Suspends++ })
+	case EventResume:
+		f.count(func(c *Counters) { c.Resumes++ })
+	case EventSetup:
+		f.setup(ev.Setup)
+	}
+}
+
+func (f *Function) current() *sim.Gadget {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.gadget
+}
+
+// endSession ends the running session, if any: its IN transfers waiting in the model return,
+// and the endpoint goroutines wait for the next one.
+func (f *Function) endSession() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.sess != nil {
+		f.sess.cancel()
+		f.sess = nil
+		f.changed.Broadcast()
+	}
+}
+
+// enable runs the model for the configuration the host selected: the instance built at this
+// bind, or a new one when there is none yet or the bus now runs at another speed.
+func (f *Function) enable() {
+	sp, err := f.cfg.Speed()
+	if err != nil || sp < usbnic.SpeedFull {
+		f.logf("ffs: bus speed unknown (%v); running the model at high speed", err)
+		sp = usbnic.SpeedHigh
+	}
+	sp = min(sp, f.maxSpeed)
+	g := f.current()
+	if g == nil || g.Speed() != sp {
+		g = sim.NewGadget(f.cfg.Model, f.cfg.Wire, sp, f.cfg.Options...)
+		f.count(func(c *Counters) { c.Instances++ })
+		f.logf("ffs: %s at %v speed, MAC %x", f.cfg.Model.Name, sp, g.MAC())
+	}
+	if !g.SetConfiguration(f.layout.Device.Configuration) {
+		f.logf("ffs: %s refused configuration %d", f.cfg.Model.Name, f.layout.Device.Configuration)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	f.mu.Lock()
+	f.gadget, f.last = g, g
+	f.gen++
+	f.sess = &session{gen: f.gen, g: g, ctx: ctx, cancel: cancel}
+	f.changed.Broadcast()
+	f.mu.Unlock()
+}
+
+// nextSession waits for a session newer than gen; false means the function closed.
+func (f *Function) nextSession(gen uint64) (*session, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for !f.closed && (f.sess == nil || f.sess.gen <= gen) {
+		f.changed.Wait()
+	}
+	return f.sess, !f.closed
+}
+
+// setup answers one control request through ep0.
+func (f *Function) setup(s Setup) {
+	f.count(func(c *Counters) { c.Setups++ })
+	g := f.current()
+	us := s.Usbnic()
+	if us.Recipient == usbnic.ToEndpoint {
+		// f_fs put the endpoint's index (1 for ep1) in wIndex; the model knows its address.
+		if i := int(s.Index); i >= 1 && i <= len(f.layout.Endpoints) {
+			us.Index = uint16(f.layout.Endpoints[i-1].Address)
+		}
+	}
+	buf := f.ctl[:s.Length]
+	var err error
+	switch {
+	case s.In():
+		n, ok := 0, false
+		if g != nil {
+			n, ok = g.Control(us, true, buf)
+		}
+		if !ok {
+			err = f.stall(s, func() error { _, err := f.ep0.Read(f.ctl[:1]); return err })
+			break
+		}
+		_, err = f.ep0.Write(buf[:n])
+	case s.Length == 0:
+		if g == nil || !answered(g.Control(us, false, nil)) {
+			err = f.stall(s, func() error { _, err := f.ep0.Write(nil); return err })
+			break
+		}
+		_, err = f.ep0.Read(buf) // the zero-length read completes the status stage
+	default:
+		var n int
+		if n, err = f.ep0.Read(buf); err != nil {
+			break
+		}
+		if g == nil || !answered(g.Control(us, false, buf[:n])) {
+			f.count(func(c *Counters) { c.LateStalls++ })
+			f.logf("ffs: the model refused %v after FunctionFS had completed it: %x", s, buf[:n])
+		}
+	}
+	switch {
+	case err == nil:
+	case errors.Is(err, ErrCancelled):
+		f.count(func(c *Counters) { c.Cancelled++ })
+		f.logf("ffs: cancelled: %v", s)
+	default:
+		f.count(func(c *Counters) { c.Errors++ })
+		f.logf("ffs: %v: %v", s, err)
+	}
+}
+
+func answered(_ int, ok bool) bool { return ok }
+
+// stall stalls the request with the ep0 operation of the wrong direction; FunctionFS answers it
+// with EL2HLT (ErrStalled), which is success here.
+func (f *Function) stall(s Setup, op func() error) error {
+	f.count(func(c *Counters) { c.Stalls++ })
+	f.logf("ffs: stall %v", s)
+	if err := op(); !errors.Is(err, ErrStalled) {
+		if err == nil {
+			return fmt.Errorf("stalling: ep0 accepted the wrong-direction transfer")
+		}
+		return err
+	}
+	return nil
+}
+
+// pumpIn takes the model's IN transfers for endpoint e and writes them to its file, each
+// followed by a zero-length packet when the bus needs one to end it.
+func (f *Function) pumpIn(e Endpoint, file File) {
+	defer f.pumps.Done()
+	buf := make([]byte, ioBuffer)
+	var gen uint64
+	for {
+		s, ok := f.nextSession(gen)
+		if !ok {
+			return
+		}
+		gen = s.gen
+		for f.transferIn(s, e, file, buf) {
+		}
+	}
+}
+
+// transferIn moves one IN transfer and reports whether the session goes on.
+func (f *Function) transferIn(s *session, e Endpoint, file File, buf []byte) bool {
+	n, zlp, err := s.g.In(s.ctx, e.Address, buf)
+	if err != nil {
+		if s.ctx.Err() == nil {
+			f.ioError(e, err)
+		}
+		return false
+	}
+	if _, err := file.Write(buf[:n]); err != nil {
+		f.ioError(e, err)
+		return false
+	}
+	if zlp {
+		if _, err := file.Write(buf[:0]); err != nil {
+			f.ioError(e, err)
+			return false
+		}
+	}
+	f.mu.Lock()
+	f.counters.InTransfers++
+	f.counters.InBytes += uint64(n)
+	if zlp {
+		f.counters.ZLPs++
+	}
+	f.mu.Unlock()
+	return true
+}
+
+// pumpOut reads the host's OUT transfers on endpoint e from its file and hands them to the
+// model. The buffer is a multiple of wMaxPacketSize, so each read returns one transfer.
+func (f *Function) pumpOut(e Endpoint, file File) {
+	defer f.pumps.Done()
+	buf := make([]byte, ioBuffer)
+	var gen uint64
+	for {
+		s, ok := f.nextSession(gen)
+		if !ok {
+			return
+		}
+		gen = s.gen
+		for f.transferOut(s, e, file, buf) {
+		}
+	}
+}
+
+// transferOut moves one OUT transfer and reports whether the session goes on.
+func (f *Function) transferOut(s *session, e Endpoint, file File, buf []byte) bool {
+	n, err := file.Read(buf)
+	if err != nil {
+		f.ioError(e, err)
+		return false
+	}
+	if err := s.g.Out(e.Address, buf[:n]); err != nil {
+		f.ioError(e, err)
+		return false
+	}
+	f.mu.Lock()
+	f.counters.OutTransfers++
+	f.counters.OutBytes += uint64(n)
+	f.mu.Unlock()
+	return true
+}
+
+func (f *Function) ioError(e Endpoint, err error) {
+	if errors.Is(err, ErrDisabled) || errors.Is(err, sim.ErrAborted) {
+		return // the host reset or reconfigured the device; the next enable starts new pumps
+	}
+	f.count(func(c *Counters) { c.Errors++ })
+	f.logf("ffs: endpoint %#02x: %v", e.Address, err)
+}
+
+// Snapshot returns the function's counters and the model's.
+func (f *Function) Snapshot() Snapshot {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s := Snapshot{Model: f.cfg.Model.Name, Counters: f.counters}
+	if g := f.last; g != nil {
+		mac := g.MAC()
+		s.Speed = g.Speed().String()
+		s.MAC = fmt.Sprintf("%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3], mac[4], mac[5])
+		s.Device = g.Stats()
+	}
+	return s
+}
+
+// Close ends the endpoint goroutines and closes every file; FunctionFS takes the function down
+// when its last file closes. Unbind the gadget from its UDC first: that ends the transfers the
+// goroutines are in (a goroutine still in one after closeWait is left behind).
+func (f *Function) Close() error {
+	f.mu.Lock()
+	f.closed = true
+	if f.sess != nil {
+		f.sess.cancel()
+		f.sess = nil
+	}
+	f.changed.Broadcast()
+	f.mu.Unlock()
+	done := make(chan struct{})
+	go func() { f.pumps.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(closeWait):
+		f.logf("ffs: endpoint goroutines still in a transfer after %v; leaving them", closeWait)
+	}
+	var errs []error
+	for _, ep := range f.eps {
+		errs = append(errs, ep.Close())
+	}
+	if f.ep0 != nil {
+		errs = append(errs, f.ep0.Close())
+	}
+	return errors.Join(errs...)
+}
