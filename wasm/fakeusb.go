@@ -19,7 +19,8 @@ import (
 // adapter of that model plugged in, so the pairing path — the button, requestDevice with user
 // activation, the WebUSB transport, unplug and replug — runs in a browser without USB devices.
 // With &granted=1 the adapter counts as paired before, so the page reconnects it at start
-// (getDevices). window.webminiportFake.unplug() and .replug() pull it out and plug it back.
+// (getDevices); with &fail=claimInterface its first claimInterface is refused as Chrome on Linux
+// refuses it while a kernel driver holds the interface. window.webminiportFake.unplug() and .replug() pull it out and plug it back.
 func navigatorUSB() (*webusb.USB, error) {
 	q, _ := url.ParseQuery(strings.TrimPrefix(js.Global().Get("location").Get("search").String(), "?"))
 	model := q.Get("fakeusb")
@@ -48,6 +49,9 @@ func navigatorUSB() (*webusb.USB, error) {
 	plugged, err := fake.Plug(dev, opts...)
 	if err != nil {
 		return nil, err
+	}
+	if q.Get("fail") == "claimInterface" {
+		plugged.FailNext("claimInterface", "NetworkError", fakeusb.MsgClaimFailed)
 	}
 	ctl := js.Global().Get("Object").New()
 	ctl.Set("unplug", js.FuncOf(func(js.Value, []js.Value) any {

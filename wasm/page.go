@@ -234,6 +234,15 @@ func describeError(err error) string {
 		}
 		return s
 	}
+	// A platform error that reached the page as the core's log line of a failed initialize.
+	var be *session.BringUpError
+	if errors.As(err, &be) {
+		cause, fix, ok := strings.Cut(be.Cause, ". Fix: ")
+		if ok {
+			return cause + "\nFix: " + fix
+		}
+		return be.Cause
+	}
 	return err.Error()
 }
 
@@ -531,6 +540,11 @@ func (p *page) drawAdapterInfo() {
 		o.Flag(p.adLink, ui.FlagBad, i.Link.MediaConnect != ndis.MediaConnectConnected)
 		o.TextString(p.adUSB, fmt.Sprintf("%s · %d × %s IN", i.BusSpeed, i.RxTransfers,
 			ui.AppendBytes(nil, uint64(i.RxBufferSize))))
+	} else {
+		for _, id := range []ui.ID{p.adVIDPID, p.adDriver, p.adMAC, p.adLink, p.adUSB} {
+			o.TextString(id, "—")
+		}
+		o.Flag(p.adLink, ui.FlagBad, false)
 	}
 	ip := a.Station.Phase.String()
 	if a.Station.IP.IsValid() {

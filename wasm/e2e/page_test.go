@@ -63,6 +63,7 @@ func suite(t *testing.T, m mode) {
 	}
 	t.Run("PairFakeUSB", func(t *testing.T) { pairFakeUSB(t, m) })
 	t.Run("ReconnectGrantedUSB", func(t *testing.T) { reconnectGrantedUSB(t, m) })
+	t.Run("PlatformErrorHasItsFix", func(t *testing.T) { platformErrorHasItsFix(t, m) })
 	if !m.dark {
 		t.Run("ShippedPageHasNoFake", shippedPageHasNoFake)
 	}
@@ -558,6 +559,21 @@ func reconnectGrantedUSB(t *testing.T, m mode) {
 	tb.waitState(15*time.Second, "a previously paired adapter was not reconnected at start", func(s session.State) bool {
 		return running(s) && s.Source == "usb" && s.Adapter.Label == "Fake CDC-NCM" && s.Adapter.Driver == "cdc_ncm"
 	})
+}
+
+func platformErrorHasItsFix(t *testing.T, m mode) {
+	tb := openPage(t, m, "fake", "?fakeusb=AX88179&fail=claimInterface")
+	tb.waitState(10*time.Second, "the virtual adapter did not come up first", running)
+	tb.click("#pair")
+	tb.waitJS(`!document.getElementById("ad-error").hidden && document.getElementById("ad-error").textContent.includes("Fix:")`,
+		15*time.Second, "a refused claimInterface gave no error with its fix")
+	msg := tb.text("#ad-error")
+	for _, want := range []string{"ax88179_178a", "unbind", "70-webminiport.rules"} {
+		if !strings.Contains(msg, want) {
+			t.Fatalf("the Linux kernel-driver error does not mention %q:\n%s", want, msg)
+		}
+	}
+	tb.screenshot("usb-error")
 }
 
 func shippedPageHasNoFake(t *testing.T) {

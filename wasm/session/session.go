@@ -380,10 +380,28 @@ func profileNames() string {
 // station, and with start restarts it (Paused → Running).
 func (s *Session) bringUpLocked(ctx context.Context, start bool) error {
 	st := s.stack
-	opts := nic.Options{NIC: usbnic.Options{RxNBLs: s.rxNBLs, RxTransfers: s.rxXfer, Logf: s.cfg.Logf},
+	// NDIS reduces a failed initialize to a status; the core logs why (a minidriver or transport
+	// error, which for WebUSB carries the platform's fix), so the log line goes into the error.
+	var causeMu sync.Mutex
+	var cause string
+	logf := func(format string, args ...any) {
+		line := fmt.Sprintf(format, args...)
+		if strings.Contains(line, "initialize:") {
+			causeMu.Lock()
+			cause = line
+			causeMu.Unlock()
+		}
+		s.cfg.logf("%s", line)
+	}
+	opts := nic.Options{NIC: usbnic.Options{RxNBLs: s.rxNBLs, RxTransfers: s.rxXfer, Logf: logf},
 		NDIS: ndis.Config{Name: "usbnic0", Clock: s.cfg.Clock}}
 	ad, err := nic.Open(ctx, st.t, opts)
 	if err != nil {
+		causeMu.Lock()
+		if cause != "" {
+			err = &BringUpError{Err: err, Cause: cause}
+		}
+		causeMu.Unlock()
 		st.err = err
 		s.publishLocked()
 		return err
@@ -419,6 +437,17 @@ func (s *Session) bringUpLocked(ctx context.Context, start bool) error {
 	s.publishLocked()
 	return nil
 }
+
+// BringUpError is a failed bring-up with the core's own account of it.
+type BringUpError struct {
+	Err   error  // what nic.Open returned
+	Cause string // the core's log line saying what failed
+}
+
+func (e *BringUpError) Error() string { return e.Cause + " (" + e.Err.Error() + ")" }
+
+// Unwrap returns the error of nic.Open.
+func (e *BringUpError) Unwrap() error { return e.Err }
 
 // haltLocked brings the current adapter down in NDIS order: the protocol gives back what it
 // holds, the adapter pauses, the protocol unbinds, the adapter halts.
