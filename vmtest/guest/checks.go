@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
@@ -193,7 +194,8 @@ func countReplies(rows []frameRow) (int, map[int]int) {
 // batching sends a burst of echo requests at once and checks that our NCM transmit path put
 // several into one NTB, and that the gadget unpacked all of them.
 func (e *variantEnv) batching(ctx context.Context) error {
-	const burst = 16
+	// Below the capture driver's 16 send buffers, so that none of the burst is refused.
+	const burst = 12
 	if err := e.quiet(ctx, "before the burst"); err != nil {
 		return err
 	}
@@ -260,9 +262,22 @@ func homeOK(s *pageState) bool {
 // miniport's receive free list or on the protocol's send free list.
 var homeOwner = map[string]bool{"pool free": true, "miniport free list": true, "protocol free list": true}
 
-// compareStats checks our interface counters against the gadget's, crosswise: what we received
-// the gadget sent. The gadget is read before and after the page so that a frame in flight
-// between the reads shows up as a retry, not as a difference.
+// ethHeader is what the gadget leaves out of rx_bytes: u_ether counts a received frame after
+// eth_type_trans has pulled its Ethernet header.
+const ethHeader = 14
+
+// compareStats checks our counters against the gadget's, crosswise: what we received the
+// gadget sent, and the other way round. What the gadget counts differs by function (u_ether,
+// Linux 6.1):
+//   - tx_packets and tx_bytes count USB requests: one frame each for ECM, one NTB each for NCM,
+//     so for NCM they match our bulk-IN transfers and their bytes;
+//   - rx_packets counts frames (NCM: datagrams out of the NTBs) and rx_bytes their length after
+//     the Ethernet header; for ECM that length includes the one pad byte we add to a frame that
+//     is a multiple of the packet size (usbnet's rule without FLAG_SEND_ZLP), so it is our
+//     transfer length.
+//
+// The gadget is read before and after the page, and again until both reads agree, so that a
+// frame in flight between the reads shows up as a retry, not as a difference.
 func (e *variantEnv) compareStats(ctx context.Context) error {
 	var s *pageState
 	var g netStats
@@ -282,14 +297,27 @@ func (e *variantEnv) compareStats(ctx context.Context) error {
 	}
 	in, out := s.inFrames(), s.outFrames()
 	e.r.FramesIn, e.r.FramesOut = in, out
-	dIn, dOut := int64(in)-int64(g.TxPackets), int64(out)-int64(g.RxPackets)
-	dInB, dOutB := int64(s.Stats.InOctets)-int64(g.TxBytes), int64(s.Stats.OutOctets)-int64(g.RxBytes)
-	e.r.StatsDiff = fmt.Sprintf("rx %+d/%+dB tx %+d/%+dB", dIn, dInB, dOut, dOutB)
-	ok := dIn == 0 && dOut == 0 && dInB == 0 && dOutB == 0 && g.RxErrors == 0 && g.RxDropped == 0
+
+	// What the gadget must have counted, from our side.
+	var wantTx, wantTxB, wantRxB uint64
+	var inUnit string
+	if e.v.Function == "ncm" {
+		wantTx, wantTxB, inUnit = s.USB.RxTransfers, s.USB.RxBytes, "NTBs"
+		wantRxB = s.Stats.OutOctets - ethHeader*out
+	} else {
+		wantTx, wantTxB, inUnit = in, s.Stats.InOctets, "frames"
+		wantRxB = s.USB.TxBytes - ethHeader*s.USB.TxFrames
+	}
+	dTx, dTxB := int64(wantTx)-int64(g.TxPackets), int64(wantTxB)-int64(g.TxBytes)
+	dRx, dRxB := int64(out)-int64(g.RxPackets), int64(wantRxB)-int64(g.RxBytes)
+	e.r.StatsDiff = fmt.Sprintf("in %+d/%+dB out %+d/%+dB", dTx, dTxB, dRx, dRxB)
+	ok := dTx == 0 && dTxB == 0 && dRx == 0 && dRxB == 0 && g.RxErrors == 0 && g.RxDropped == 0 &&
+		s.USB.RxFixupErrors == 0 && s.USB.RxFrameErrors == 0 && s.USB.TxErrors == 0
 	e.r.Add("statistics", ok,
-		"ours in %d/%dB out %d/%dB; gadget tx %d/%dB rx %d/%dB (rx_errors %d, rx_dropped %d, tx_dropped %d)",
-		in, s.Stats.InOctets, out, s.Stats.OutOctets, g.TxPackets, g.TxBytes, g.RxPackets, g.RxBytes,
-		g.RxErrors, g.RxDropped, g.TxDropped)
+		"in: ours %d %s/%dB, gadget tx %d/%dB; out: ours %d frames (%d B without headers on the wire), "+
+			"gadget rx %d/%dB; gadget rx_errors %d rx_dropped %d tx_dropped %d; our rx fixup errors %d, tx errors %d",
+		wantTx, inUnit, wantTxB, g.TxPackets, g.TxBytes, out, wantRxB, g.RxPackets, g.RxBytes,
+		g.RxErrors, g.RxDropped, g.TxDropped, s.USB.RxFixupErrors, s.USB.TxErrors)
 	return nil
 }
 
@@ -298,14 +326,33 @@ func (e *variantEnv) compareStats(ctx context.Context) error {
 // traffic to flow.
 func (e *variantEnv) unplug(ctx context.Context) error {
 	v := e.v
-	if err := e.send(ctx, "ping", map[string]any{"target": gadgetIP, "size": 1400, "count": 20}); err != nil {
-		return stop("unplug", "%v", err)
-	}
+	// Traffic: a few 1400-byte pings every 200 ms until the page says the device is gone. Sends
+	// fail once it is; those errors are the expected end of the traffic, not a finding.
+	trafficCtx, stopTraffic := context.WithCancel(ctx)
+	trafficDone := make(chan int)
+	go func() {
+		sent := 0
+		for trafficCtx.Err() == nil {
+			if e.send(trafficCtx, "ping", map[string]any{"target": gadgetIP, "size": 1400, "count": 4}) == nil {
+				sent += 4
+			}
+			select {
+			case <-trafficCtx.Done():
+			case <-time.After(200 * time.Millisecond):
+			}
+		}
+		trafficDone <- sent
+	}()
+	time.Sleep(time.Second)
 	if err := e.g.unbind(); err != nil {
+		stopTraffic()
+		<-trafficDone
 		return stop("unplug", "%v", err)
 	}
 	e.log.progressf("%s: gadget unbound mid-traffic", v.Name)
 	s, err := e.waitState(ctx, stepTimeout, func(s *pageState) bool { return s.Adapter.Removed })
+	stopTraffic()
+	e.log.logf("%s: %d pings sent around the unplug", v.Name, <-trafficDone)
 	removedOK := err == nil
 	detail := adapterLine(s)
 	if removedOK {
@@ -426,6 +473,7 @@ func poolsLine(s *pageState) string {
 		for o, n := range p.Owners {
 			owners = append(owners, fmt.Sprintf("%s %d", o, n))
 		}
+		sort.Strings(owners)
 		parts = append(parts, fmt.Sprintf("%s: %s, misuses %d", p.Name, strings.Join(owners, ", "), p.Misuses))
 	}
 	line := fmt.Sprintf("pending %d of %d; %s", s.Pending.Pending, s.Pending.Total, strings.Join(parts, "; "))

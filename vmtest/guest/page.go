@@ -41,9 +41,9 @@ type pageState struct {
 		RxNoBuffer                                       uint64
 	} `json:"statistics"`
 	USB struct {
-		RxTransfers, RxFrames, TxTransfers, TxFrames, TxZLPs uint64
-		RxErrors, RxFixupErrors, RxFrameErrors, TxErrors     uint64
-		TxDropped                                            uint64
+		RxTransfers, RxFrames, RxBytes, TxTransfers, TxFrames, TxBytes, TxZLPs uint64
+		RxErrors, RxFixupErrors, RxFrameErrors, TxErrors                       uint64
+		TxDropped                                                              uint64
 	} `json:"usb"`
 	Pending struct {
 		Total   int `json:"total"`
