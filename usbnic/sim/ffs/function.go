@@ -125,7 +125,7 @@ func New(dir Dir, cfg Config) (*Function, error) {
 	if cfg.Model == nil || cfg.Speed == nil {
 		return nil, errors.New("ffs: Config needs a Model and a Speed function")
 	}
-	l, err := Describe(cfg.Model, cfg.Configuration)
+	l, err := Describe(cfg.Model, cfg.Configuration, cfg.Options...)
 	if err != nil {
 		return nil, err
 	}

@@ -92,16 +92,17 @@ type Layout struct {
 	Endpoints   []Endpoint // ep1, ep2, ...
 }
 
-// Describe lays out configuration value cfg of model m (0: its first configuration) as a
-// FunctionFS function. It fails for a configuration FunctionFS cannot carry.
-func Describe(m *sim.Model, cfg uint8) (*Layout, error) {
+// Describe lays out configuration value cfg of model m (0: its first configuration), built with
+// opts (a MAC changes the ASIX serial number), as a FunctionFS function. It fails for a
+// configuration FunctionFS cannot carry.
+func Describe(m *sim.Model, cfg uint8, opts ...sim.Option) (*Layout, error) {
 	speeds := []usbnic.Speed{usbnic.SpeedFull, usbnic.SpeedHigh, usbnic.SpeedSuper}
-	hs := sim.NewGadget(m, nil, usbnic.SpeedHigh)
+	hs := sim.NewGadget(m, nil, usbnic.SpeedHigh, opts...)
 	dev := hs.DeviceDescriptor()
 	if len(dev) != deviceDescLen || dev[1] != dtDevice {
 		return nil, fmt.Errorf("ffs: %s: device descriptor % x is malformed", m.Name, dev)
 	}
-	ss := sim.NewGadget(m, nil, usbnic.SpeedSuper)
+	ss := sim.NewGadget(m, nil, usbnic.SpeedSuper, opts...)
 	l := &Layout{Device: Device{
 		VendorID:  binary.LittleEndian.Uint16(dev[8:]),
 		ProductID: binary.LittleEndian.Uint16(dev[10:]),
@@ -126,7 +127,7 @@ func Describe(m *sim.Model, cfg uint8) (*Layout, error) {
 	var lists [][]byte
 	var counts []int
 	for i, sp := range speeds {
-		g := sim.NewGadget(m, nil, sp)
+		g := sim.NewGadget(m, nil, sp, opts...)
 		c, err := g.ConfigDescriptor(index)
 		if err != nil {
 			return nil, fmt.Errorf("ffs: %s: %w", m.Name, err)

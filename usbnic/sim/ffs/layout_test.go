@@ -152,3 +152,15 @@ func TestFunctionDescriptorsReportsMalformedInput(t *testing.T) {
 		}
 	}
 }
+
+// ASIX adapters report "00" and their MAC in hex as iSerialNumber, so the gadget's serial
+// follows -mac.
+func TestDescribeSerialFollowsTheMAC(t *testing.T) {
+	l, err := Describe(sim.AX88179, 0, sim.WithMAC([6]byte{0x00, 0x0e, 0xc6, 0x81, 0x79, 0x11}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.Device.SerialNumber != "00000EC6817911" {
+		t.Errorf("serial %q, want 00000EC6817911", l.Device.SerialNumber)
+	}
+}
