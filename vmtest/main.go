@@ -144,6 +144,9 @@ func bench(ctx context.Context, cfg config, out io.Writer) (bool, error) {
 	if err := result.WriteJSON(filepath.Join(runDir, result.OptionsFile), opts); err != nil {
 		return false, err
 	}
+	if err := prepareFFS(ctx, cfg, k, runDir, out); err != nil {
+		return false, err
+	}
 
 	step("boot QEMU (TCG, no network card; serial log in %s)", filepath.Join(runDir, "serial.log"))
 	tVM := time.Now()

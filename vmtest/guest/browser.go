@@ -29,7 +29,7 @@ const policyFile = "/etc/chromium/policies/managed/webminiport-vmtest.json"
 func writePolicy(origin string) error {
 	policy := map[string]any{
 		"WebUsbAllowDevicesForUrls": []any{map[string]any{
-			"devices": []any{map[string]int{"vendor_id": gadgetVendor, "product_id": gadgetProduct}},
+			"devices": append([]any{map[string]int{"vendor_id": gadgetVendor, "product_id": gadgetProduct}}, ffsPolicyDevices()...),
 			"urls":    []string{origin},
 		}},
 	}

@@ -91,18 +91,20 @@ func run(optionsPath, logPath string) error {
 	defer func() { srv.Process.Kill(); srv.Wait() }()
 	log.progressf("server on %s serving %s; starting Chromium", origin, opts.PageDir)
 
-	t0 := time.Now()
-	chromeLog, err := os.Create(filepath.Join(runDir, "chromium.log"))
-	if err != nil {
-		return err
+	var br *browser // only variants with a page need it; under TCG it takes a minute to start
+	if needsBrowser(opts.Variants) {
+		t0 := time.Now()
+		chromeLog, err := os.Create(filepath.Join(runDir, "chromium.log"))
+		if err != nil {
+			return err
+		}
+		defer chromeLog.Close()
+		if br, err = startBrowser(ctx, opts.Chromium, chromeLog); err != nil {
+			return err
+		}
+		defer br.close()
+		log.progressf("Chromium up in %.0fs", time.Since(t0).Seconds())
 	}
-	defer chromeLog.Close()
-	br, err := startBrowser(ctx, opts.Chromium, chromeLog)
-	if err != nil {
-		return err
-	}
-	defer br.close()
-	log.progressf("Chromium up in %.0fs", time.Since(t0).Seconds())
 
 	failed := 0
 	for _, name := range opts.Variants {
@@ -110,7 +112,12 @@ func run(optionsPath, logPath string) error {
 		if !ok {
 			return fmt.Errorf("unknown variant %q", name)
 		}
-		r := runVariant(ctx, log, br, opts, origin, runDir, v)
+		var r *result.Result
+		if v.Function == result.FFSFunction {
+			r = runFFSVariant(ctx, log, br, opts.Page, origin, runDir, v)
+		} else {
+			r = runVariant(ctx, log, br, opts, origin, runDir, v)
+		}
 		if err := result.WriteJSON(filepath.Join(runDir, result.ResultFile(v.Name)), r); err != nil {
 			return err
 		}

@@ -1,0 +1,106 @@
+//go:build linux
+
+package main
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"time"
+)
+
+// pingGateway sends the plan's ICMP echo requests to the wire's gateway one at a time, through
+// the VM's own network stack (a raw ICMP socket, so no ping process per size), and counts the
+// replies by payload size. Each reply must carry its request's identifier, sequence number and
+// payload.
+func pingGateway(ctx context.Context, plan []struct{ size, count int }) (replies, requests int, bySize map[int]int, err error) {
+	bySize = map[int]int{}
+	c, err := net.ListenPacket("ip4:icmp", "0.0.0.0")
+	if err != nil {
+		return 0, 0, bySize, err
+	}
+	defer c.Close()
+	dst := &net.IPAddr{IP: net.ParseIP(wireGateway)}
+	id := uint16(os.Getpid())
+	var seq uint16
+	buf := make([]byte, 2048)
+	for _, p := range plan {
+		for range p.count {
+			if err := ctx.Err(); err != nil {
+				return replies, requests, bySize, err
+			}
+			seq++
+			req := echoRequest(id, seq, p.size)
+			if _, err := c.WriteTo(req, dst); err != nil {
+				return replies, requests, bySize, err
+			}
+			requests++
+			ok, err := awaitReply(c, buf, req)
+			if err != nil {
+				return replies, requests, bySize, fmt.Errorf("echo request %d (%d bytes): %w", seq, p.size, err)
+			}
+			if ok {
+				replies++
+				bySize[p.size]++
+			}
+		}
+	}
+	return replies, requests, bySize, nil
+}
+
+// echoRequest builds an ICMP echo request (RFC 792) with a payload of size bytes.
+func echoRequest(id, seq uint16, size int) []byte {
+	b := make([]byte, 8+size)
+	b[0] = 8 // echo request
+	binary.BigEndian.PutUint16(b[4:], id)
+	binary.BigEndian.PutUint16(b[6:], seq)
+	for i := range size {
+		b[8+i] = byte(i) ^ byte(seq)
+	}
+	binary.BigEndian.PutUint16(b[2:], icmpChecksum(b))
+	return b
+}
+
+func icmpChecksum(b []byte) uint16 {
+	var sum uint32
+	for i := 0; i+1 < len(b); i += 2 {
+		sum += uint32(b[i])<<8 | uint32(b[i+1])
+	}
+	if len(b)%2 == 1 {
+		sum += uint32(b[len(b)-1]) << 8
+	}
+	for sum>>16 != 0 {
+		sum = sum&0xFFFF + sum>>16
+	}
+	return ^uint16(sum)
+}
+
+// awaitReply reads ICMP messages until the reply to req arrives (true), or replyTimeout passes
+// (false). A raw socket sees every ICMP message, ours and others', so it matches on identifier
+// and sequence number, then checks the echoed payload.
+func awaitReply(c net.PacketConn, buf, req []byte) (bool, error) {
+	deadline := time.Now().Add(replyTimeout)
+	for {
+		if err := c.SetReadDeadline(deadline); err != nil {
+			return false, err
+		}
+		n, _, err := c.ReadFrom(buf)
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		m := buf[:n]
+		if len(m) < 8 || m[0] != 0 || binary.BigEndian.Uint32(m[4:]) != binary.BigEndian.Uint32(req[4:]) {
+			continue // not our reply (or our own request, which a raw socket also sees)
+		}
+		if string(m[8:]) != string(req[8:]) {
+			return false, fmt.Errorf("reply payload of %d bytes differs from the %d sent", len(m)-8, len(req)-8)
+		}
+		return true, nil
+	}
+}
