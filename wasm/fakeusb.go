@@ -5,8 +5,12 @@ package main
 import (
 	"fmt"
 	"net/url"
+	"runtime"
+	"slices"
 	"strings"
+	"sync"
 	"syscall/js"
+	"time"
 
 	"webminiport/usbnic/sim"
 	"webminiport/usbnic/sim/wire"
@@ -39,7 +43,19 @@ func navigatorUSB() (*webusb.USB, error) {
 	if err != nil {
 		return nil, err
 	}
-	w.Idle()
+	// &traffic=flood64 or flood1514 floods the fake adapter as fast as the page takes frames,
+	// for the pipeline benchmark; the default is idle chatter.
+	switch q.Get("traffic") {
+	case "flood64":
+		err = w.Flood(60, 0)
+	case "flood1514":
+		err = w.Flood(wire.MaxFrameLen, 0)
+	default:
+		w.Idle()
+	}
+	if err != nil {
+		return nil, err
+	}
 	var opts []fakeusb.DeviceOption
 	opts = append(opts, fakeusb.WithStrings("webminiport", "Fake "+m.Name, "0001"))
 	if q.Get("granted") == "1" {
@@ -68,6 +84,57 @@ func navigatorUSB() (*webusb.USB, error) {
 		}()
 		return nil
 	}))
+	ctl.Set("perf", js.FuncOf(perf))
 	js.Global().Set("webminiportFake", ctl)
 	return webusb.New(fake.JS())
+}
+
+// frameTimes keeps the work time of the last animation frames, for webminiportFake.perf().
+var frameTimes struct {
+	mu   sync.Mutex
+	ms   [4096]float64
+	n    int // frames recorded since the last reset
+	head int
+}
+
+func init() {
+	frameObserver = func(d time.Duration) {
+		frameTimes.mu.Lock()
+		frameTimes.ms[frameTimes.head] = float64(d) / float64(time.Millisecond)
+		frameTimes.head = (frameTimes.head + 1) % len(frameTimes.ms)
+		frameTimes.n++
+		frameTimes.mu.Unlock()
+	}
+}
+
+// perf is webminiportFake.perf(reset): the work time of the animation frames since the last
+// reset (at most the last 4096) as p50, p99 and max in milliseconds, and the Go heap: live bytes
+// after collecting and the memory the runtime holds.
+func perf(_ js.Value, args []js.Value) any {
+	frameTimes.mu.Lock()
+	n := min(frameTimes.n, len(frameTimes.ms))
+	ms := make([]float64, 0, n)
+	for i := range n {
+		ms = append(ms, frameTimes.ms[(frameTimes.head-1-i+2*len(frameTimes.ms))%len(frameTimes.ms)])
+	}
+	count := frameTimes.n
+	if len(args) > 0 && args[0].Truthy() {
+		frameTimes.n = 0
+	}
+	frameTimes.mu.Unlock()
+	slices.Sort(ms)
+	q := func(f float64) float64 {
+		if len(ms) == 0 {
+			return 0
+		}
+		return ms[min(int(f*float64(len(ms))), len(ms)-1)]
+	}
+	// Two collections: objects with finalizers (every js.Value that holds an object has one) live
+	// through the first and are freed by the second.
+	runtime.GC()
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return map[string]any{"frames": count, "p50": q(0.50), "p99": q(0.99), "max": q(1),
+		"heapLive": float64(m.HeapAlloc), "sys": float64(m.Sys)}
 }

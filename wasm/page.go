@@ -26,7 +26,7 @@ import (
 
 // Refresh periods of the parts of the page that change slowly or cost more than a frame should.
 const (
-	adapterEvery = 500 * time.Millisecond // the adapter bar (usbnic.Info copies the log)
+	adapterEvery = 500 * time.Millisecond // the adapter bar (session.Adapter allocates)
 	sparkEvery   = 250 * time.Millisecond // one sparkline sample
 	viewsEvery   = 250 * time.Millisecond // pendingnbls, nbllog, reports
 	sparkSamples = 120                    // 30 s of history
@@ -359,10 +359,14 @@ func (p *page) save(format string) {
 		a.Set("href", url)
 		a.Set("download", "webminiport-"+time.Now().UTC().Format("20060102-150405")+"."+format)
 		a.Call("click")
-		js.Global().Call("setTimeout", js.FuncOf(func(this js.Value, _ []js.Value) any {
+		// The download has started once click returns; the URL is let go a little later.
+		var revoke js.Func
+		revoke = js.FuncOf(func(js.Value, []js.Value) any {
 			js.Global().Get("URL").Call("revokeObjectURL", url)
+			revoke.Release()
 			return nil
-		}), 10_000)
+		})
+		js.Global().Call("setTimeout", revoke, 10_000)
 		return nil
 	})
 }
@@ -444,12 +448,19 @@ func await(promise js.Value) (js.Value, error) {
 	return r.v, r.err
 }
 
+// frameObserver, when set, is told how long each animation frame's work took. Only the page
+// built for tests sets it (fakeusb.go), to measure the render loop under load.
+var frameObserver func(time.Duration)
+
 // ---- the render loop --------------------------------------------------------------------------
 
 // frame draws one animation frame: one Sample, the changes it brings into the command buffer,
 // one batch to JavaScript. Then the receive path gets its next turn.
 func (p *page) frame() {
 	now := time.Now()
+	if frameObserver != nil {
+		defer func() { frameObserver(time.Since(now)) }()
+	}
 	p.s.Sample(&p.smp)
 	if p.smp.Gen != p.pools.gen {
 		p.pools.rebuild(p.smp.Gen)

@@ -288,7 +288,7 @@ type mode struct {
 
 // tab is one browser tab on the page.
 type tab struct {
-	t      *testing.T
+	t      testing.TB
 	ctx    context.Context
 	mode   mode
 	mu     sync.Mutex
@@ -297,7 +297,7 @@ type tab struct {
 
 // openPage opens variant ("shipped" or "fake") with query in a new tab of the 1280×800 window,
 // in the mode's colour scheme, and waits until window.webminiport is there.
-func openPage(t *testing.T, m mode, variant, query string) *tab {
+func openPage(t testing.TB, m mode, variant, query string) *tab {
 	t.Helper()
 	if env.skip != "" {
 		t.Skip(env.skip)

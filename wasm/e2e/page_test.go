@@ -394,7 +394,7 @@ func exportReadBack(tb *tab) {
 
 // readWithPcapgo reads a pcap or pcapng file with gopacket's pcapgo and returns the original
 // lengths of its packets.
-func readWithPcapgo(t *testing.T, format string, file []byte) []int {
+func readWithPcapgo(t testing.TB, format string, file []byte) []int {
 	t.Helper()
 	type source interface {
 		ReadPacketData() ([]byte, gopacket.CaptureInfo, error)
@@ -491,7 +491,7 @@ func pcapReplay(tb *tab) {
 }
 
 // ethertypeFrames returns the frames of a pcap with the given EtherType.
-func ethertypeFrames(t *testing.T, file []byte, etherType uint16) [][]byte {
+func ethertypeFrames(t testing.TB, file []byte, etherType uint16) [][]byte {
 	r, err := pcapgo.NewReader(bytes.NewReader(file))
 	if err != nil {
 		t.Fatal(err)
