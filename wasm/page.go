@@ -588,7 +588,7 @@ func (p *page) drawAdapterInfo() {
 	o.TextString(p.policyHint, "Capture driver "+hint+".")
 	note := ""
 	if p.smp.HasWire && p.smp.Wire.Missed > 0 {
-		note = "virtual wire: " + string(ui.AppendCount(nil, p.smp.Wire.Missed)) + " frames missed (the host was too slow)"
+		note = "the virtual wire has missed " + string(ui.AppendCount(nil, p.smp.Wire.Missed)) + " frames the host was too slow to take"
 	}
 	o.TextString(p.thrNote, note)
 }
