@@ -40,7 +40,14 @@ func TestFloodArrivesInOrderWithoutAllocating(t *testing.T) {
 				frames++
 			}
 			r.proto.mu.Unlock()
-			if err := r.w.Flood(60, 0); err != nil {
+			// Natively the flood is pulled as fast as the core takes it. Under js/wasm a Go
+			// program that never blocks never gives the browser its event loop back (no
+			// timers, no output), so there the flood is paced: the core waits between frames.
+			rate := 0
+			if runtime.GOOS == "js" {
+				rate = 100_000
+			}
+			if err := r.w.Flood(60, rate); err != nil {
 				t.Fatal(err)
 			}
 			time.Sleep(100 * time.Millisecond) // past the start: buffers sized, sessions running
@@ -75,8 +82,10 @@ func TestFloodArrivesInOrderWithoutAllocating(t *testing.T) {
 				t.Errorf("%d of %d frames arrived after a frame with a higher sequence number (at most %d allowed)", bad, got, allowed)
 			}
 			// The window also holds the runtime's and the test's own housekeeping; a path that
-			// allocated per transfer would show at least one per transfer.
-			if mallocs*10 > transfers {
+			// allocated per transfer would show at least one per transfer. Under js/wasm every
+			// wait on the pacing timer goes back to the browser's event loop, which allocates
+			// (syscall/js) per wakeup, whatever the transfers: there the count is only logged.
+			if runtime.GOOS != "js" && mallocs*10 > transfers {
 				t.Errorf("%d heap allocations during %d transfers", mallocs, transfers)
 			}
 		})
