@@ -303,3 +303,21 @@ func TestOwnFramesAndOthersRequestsAreIgnored(t *testing.T) {
 		t.Fatalf("the station answered %d frames that were not for it", len(n.sent)-before)
 	}
 }
+
+func TestAnsweringAFrameDoesNotAllocate(t *testing.T) {
+	st := New(Config{MAC: hostMAC, Send: func([]byte) error { return nil }})
+	st.st.Phase, st.st.IP, st.st.PrefixBits = PhaseBound, netip.MustParseAddr("192.168.77.100"), 24
+	req := echoRequest()
+	other := echoRequest()
+	copy(other[30:34], []byte{192, 168, 77, 7}) // to someone else
+	now := time.Unix(0, 0)
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.handleLocked(now, req) // learns the sender once
+	if n := testing.AllocsPerRun(100, func() {
+		st.handleLocked(now, req)
+		st.handleLocked(now, other)
+	}); n != 0 {
+		t.Fatalf("%v allocations per answered frame, want 0", n)
+	}
+}
