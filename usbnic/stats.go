@@ -12,7 +12,7 @@ type counters struct {
 	rxSessions, rxTransfers, rxBytes, rxFrames, lastFrames, rxEmpty, rxCancelled atomic.Uint64
 	rxErrors, rxStalls, rxBabbles, rxThrottles, rxKills                          atomic.Uint64
 	rxFixupErrors, rxFrameErrors, indicateErrors                                 atomic.Uint64
-	rxQueue, rxInFlight, txInFlight                                              atomic.Int64
+	rxQueue, rxInFlight                                                          atomic.Int64
 
 	txTransfers, txFrames, txBytes, txZLPs, txShort                   atomic.Uint64
 	txErrors, txStalls, txThrottles, txDropped, txPaused, txNoCarrier atomic.Uint64
@@ -90,7 +90,7 @@ func (n *NIC) Stats() Stats {
 		RxErrors: c.rxErrors.Load(), RxStalls: c.rxStalls.Load(), RxBabbles: c.rxBabbles.Load(),
 		RxThrottles: c.rxThrottles.Load(), RxKills: c.rxKills.Load(), RxFixupErrors: c.rxFixupErrors.Load(),
 		RxFrameErrors: c.rxFrameErrors.Load(), IndicateErrors: c.indicateErrors.Load(),
-		TxInFlight: int(c.txInFlight.Load()), TxTransfers: c.txTransfers.Load(), TxFrames: c.txFrames.Load(),
+		TxInFlight: int(n.tx.inflight.Load()), TxTransfers: c.txTransfers.Load(), TxFrames: c.txFrames.Load(),
 		TxBytes: c.txBytes.Load(), TxZLPs: c.txZLPs.Load(), TxShort: c.txShort.Load(), TxErrors: c.txErrors.Load(),
 		TxStalls: c.txStalls.Load(), TxThrottles: c.txThrottles.Load(), TxDropped: c.txDropped.Load(),
 		TxPaused: c.txPaused.Load(), TxNoCarrier: c.txNoCarrier.Load(),

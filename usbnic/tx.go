@@ -13,10 +13,12 @@ import (
 // Transmit. Send queues the NBLs; one builder goroutine frames them into transfers with the
 // minidriver's TxAppend/TxFinish (usbnet tx_fixup and its short-packet rule) and hands each
 // finished transfer to a slot goroutine, which makes the bulk-OUT call and completes the NBLs
-// it carried. Up to len(slots) transfers are in flight (usbnet tx_qlen). As on receive, the
-// slots take turns in slot order so transfers reach the endpoint in the order they were built;
-// a slot whose transfer must be followed by a zero-length packet keeps the turn until the ZLP
-// is sent, so nothing gets between the two.
+// it carried. Up to len(slots) transfers are in flight (usbnet tx_qlen). The slots take turns
+// in slot order, passing the turn just before they block in TransferOut, so transfers reach
+// the endpoint in the order they were built (exactly under js/wasm; natively two calls made
+// at the same moment may swap). A transfer that must be followed by a zero-length packet may
+// have nothing between it and its ZLP: its slot waits until every earlier transfer has come
+// back, and keeps the turn until the ZLP has gone.
 //
 // Every NBL given to Send is completed exactly once: SUCCESS when its transfer went out,
 // FAILURE when the transfer failed or stalled, the device is gone or the link is down,
@@ -39,8 +41,10 @@ type txQueue struct {
 	turns      turns
 	flushDelay time.Duration
 
-	halted   atomic.Bool  // a bulk-OUT stall is being cleared
-	throttle atomic.Int64 // no submit before this time (Unix ns); 0: none
+	inflight atomic.Int32  // bulk-OUT calls in progress
+	outIdle  chan struct{} // signalled when inflight drops to 0, for a slot with a ZLP to send
+	halted   atomic.Bool   // a bulk-OUT stall is being cleared
+	throttle atomic.Int64  // no submit before this time (Unix ns); 0: none
 	gateCh   chan struct{}
 	timer    *time.Timer // throttle waits; used only by the slot holding the turn
 	quit     chan struct{}
@@ -67,6 +71,7 @@ func (n *NIC) startTx() {
 	q.n = n
 	q.wakeCh = make(chan struct{}, 1)
 	q.arrived = make(chan struct{}, 1)
+	q.outIdle = make(chan struct{}, 1)
 	q.gateCh = make(chan struct{}, 1)
 	q.quit = make(chan struct{})
 	q.flushDelay = n.opts.TxFlushDelay
@@ -386,16 +391,28 @@ func (q *txQueue) run(s *txSlot) {
 			status = ndis.StatusFailure // removed or halting
 			q.turns.pass(s.i)
 		default:
+			if s.zlp {
+				// An earlier slot passed the turn before its call: let every such call
+				// come back, so none can land between this transfer and its ZLP.
+				for q.inflight.Load() > 0 {
+					<-q.outIdle
+				}
+			}
+			q.inflight.Add(1)
 			if !s.zlp {
 				q.turns.pass(s.i)
 			}
-			n.stats.txInFlight.Add(1)
 			sent, st, err := n.t.TransferOut(n.life, ep, s.buf[:s.length])
 			if err == nil && st == StatusOK && s.zlp {
 				n.stats.txZLPs.Add(1)
 				_, st, err = n.t.TransferOut(n.life, ep, nil)
 			}
-			n.stats.txInFlight.Add(-1)
+			if q.inflight.Add(-1) == 0 {
+				select {
+				case q.outIdle <- struct{}{}:
+				default:
+				}
+			}
 			if s.zlp {
 				q.turns.pass(s.i)
 			}
