@@ -77,9 +77,6 @@ const maxMulticast = 32
 // logLines is how many log lines Info keeps.
 const logLines = 64
 
-// ErrRemoved is the error of a NIC whose device went away.
-var ErrRemoved = errors.New("usbnic: adapter removed")
-
 // NIC is the usbnet-like core for one device. It implements ndis.Miniport; an ndis.Adapter
 // drives it. Its methods are safe for concurrent use.
 type NIC struct {
@@ -173,9 +170,6 @@ func New(t Transport, desc DeviceDesc, cfg *Config, drv *Driver, opts Options) *
 	n.rxLastDone = done
 	return n
 }
-
-// Driver returns the minidriver's entry of the match table.
-func (n *NIC) Driver() *Driver { return n.drv }
 
 // RxEngine returns the receive engine Initialize made (nil before): its counts and
 // conservation check are the receive pool's story for the page.

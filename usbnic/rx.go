@@ -68,9 +68,11 @@ type rxSession struct {
 
 	inflight atomic.Int32
 	// killWait is usbnet's EVENT_RX_KILL: too many failed completions, so no submit until every
-	// transfer in flight has come back. Closed (and cleared) when that happens.
+	// transfer in flight has come back. Closed (and cleared) when that happens. killing says
+	// whether it is set, so the steady path takes no lock.
 	mu       sync.Mutex
 	killWait chan struct{}
+	killing  atomic.Bool
 	// The error-rate window (usbnet pkt_cnt/pkt_err), touched only by the ticket holder.
 	pktCnt, pktErr int
 }
@@ -129,7 +131,7 @@ func (s *rxSession) slot(i int) {
 		k := s.tickets.Add(1) - 1
 		got = min(max(got, 0), len(buf))
 		s.n.stats.rxInFlight.Add(-1)
-		if s.inflight.Add(-1) == 0 {
+		if s.inflight.Add(-1) == 0 && s.killing.Load() {
 			s.drained()
 		}
 		s.turns.wait(k)
@@ -157,6 +159,7 @@ func (s *rxSession) kill() {
 	s.mu.Lock()
 	if s.killWait == nil {
 		s.killWait = make(chan struct{})
+		s.killing.Store(true)
 	}
 	s.mu.Unlock()
 }
@@ -167,6 +170,7 @@ func (s *rxSession) drained() {
 	if s.killWait != nil && s.inflight.Load() == 0 {
 		close(s.killWait)
 		s.killWait = nil
+		s.killing.Store(false)
 	}
 	s.mu.Unlock()
 }
@@ -179,11 +183,14 @@ func (s *rxSession) gate(timer **time.Timer) bool {
 		if s.ctx.Err() != nil {
 			return false
 		}
-		s.drained() // a kill set after the last transfer came back is over already
-		s.mu.Lock()
-		wait := s.killWait
-		s.mu.Unlock()
-		if wait != nil {
+		if s.killing.Load() {
+			s.drained() // a kill set after the last transfer came back is over already
+			s.mu.Lock()
+			wait := s.killWait
+			s.mu.Unlock()
+			if wait == nil {
+				continue
+			}
 			select {
 			case <-s.ctx.Done():
 				return false

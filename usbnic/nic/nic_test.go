@@ -210,3 +210,39 @@ func dhcpRequest(t *testing.T, mac [6]byte, xid uint32, requested, server netip.
 	}
 	return buf.Bytes()
 }
+
+// TestRxErrorStormStopsRxThenRecovers: bulk-IN transfers that all fail are throttled (125 ms
+// each time) and, once more than 20 of 30 in a row failed, RX stops until the queue drained
+// (usbnet's EVENT_RX_KILL); when the errors stop, frames flow again.
+func TestRxErrorStormStopsRxThenRecovers(t *testing.T) {
+	r := newRig(t, sim.AX88772B, nic.Options{NIC: usbnic.Options{RxTransfers: 8}})
+	r.waitLink()
+	if err := r.w.Web(2000); err != nil {
+		t.Fatal(err)
+	}
+	in := r.ad.NIC.Info().InEndpoint
+	if err := r.dev.Inject(sim.Fault{Kind: sim.FaultError, Endpoint: in, Count: -1}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(waitLong)
+	for s := r.ad.NIC.Stats(); s.RxKills == 0; s = r.ad.NIC.Stats() {
+		if time.Now().After(deadline) {
+			t.Fatalf("no RX kill after a storm of errors: %+v", s)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if s := r.ad.NIC.Stats(); s.RxErrors <= 20 || s.RxThrottles == 0 {
+		t.Errorf("after the kill: %d errors, %d throttles", s.RxErrors, s.RxThrottles)
+	}
+	r.dev.ClearFaults()
+
+	mac := r.ad.NIC.Info().MAC
+	n, err := capture.BuildARPRequest(r.buf, mac, hostIP, gatewayIP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.send(r.buf[:n])
+	r.waitFrame("ARP reply after the storm", func(s *capture.Summary, f []byte) bool {
+		return s.Protocol == capture.ProtoARP && bytes.Contains(s.Info(), []byte("192.168.77.1 is at"))
+	})
+}
