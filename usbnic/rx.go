@@ -25,9 +25,11 @@ import (
 // and a transfer that completes never waits for one that has no data yet.
 //
 // Under js/wasm a goroutine runs until it blocks, so the ticket order is the order in which
-// the browser resolved the transfers, exactly. Natively, a thread preempted between the
-// transport's return and the ticket can let a completion that returned microseconds later
-// draw first; only a transport that numbered its completions could rule that out.
+// the browser resolved the transfers, exactly. Natively the order in which the calls return can
+// differ from the order in which the device filled them: a goroutine that took its data may be
+// descheduled before it returns (a contended mutex inside the transport hands the processor to
+// a waiter, for one), and a later transfer returns first. The Transport interface says nothing
+// about return order; only a transport that numbered its completions could rule this out.
 //
 // Frames are copied. The rx fixup hands each frame, a slice of the transfer buffer, to the
 // receive engine, which copies it into the data buffer of a preallocated NBL. Handing out
