@@ -95,7 +95,10 @@ func (d *Decoder) Dissect(frame []byte) []Node {
 	case d.failed != gopacket.LayerTypeZero:
 		off := offsetOf(rest)
 		if d.failed == layers.LayerTypeDNS {
-			off = offsetOf(d.tcpOrUDPPayload()) + d.dnsOff
+			// From the start of the transport payload: over TCP the
+			// two-byte length before the message belongs to the DNS
+			// layer that failed, and no other node covers it.
+			off = offsetOf(d.tcpOrUDPPayload())
 		}
 		nodes = append(nodes, field("[Malformed Packet]", off, len(frame)-off, d.failedErr.Error()))
 		return nodes
