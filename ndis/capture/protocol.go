@@ -137,9 +137,16 @@ func (d *Driver) Bind(a *ndis.Adapter) error {
 		return errors.Join(fmt.Errorf("capture: reading the adapter address: %v", st), err, d.Unbind())
 	}
 	d.mac = [6]byte(q.Buffer)
+	// PENDING until the final status is known. A miniport may complete the set before
+	// OIDRequest returns PENDING (from inside its OIDRequest, or on another goroutine), so
+	// only a status that is already final is stored here; a pending one is stored by
+	// OIDRequestComplete, whenever that runs.
+	d.filterStatus.Store(uint32(ndis.StatusPending))
 	st, err := a.OIDRequest(&ndis.OIDRequest{Type: ndis.OIDSet, OID: ndis.OIDGenCurrentPacketFilter,
 		Buffer: binary.LittleEndian.AppendUint32(nil, d.cfg.PacketFilter)})
-	d.filterStatus.Store(uint32(st))
+	if st != ndis.StatusPending {
+		d.filterStatus.Store(uint32(st))
+	}
 	if err != nil || (st != ndis.StatusSuccess && st != ndis.StatusPending) {
 		return errors.Join(fmt.Errorf("capture: setting packet filter %#x: %v", d.cfg.PacketFilter, st), err, d.Unbind())
 	}

@@ -26,6 +26,9 @@ type fakeNIC struct {
 
 	mu    sync.Mutex
 	sends []pool.NBL
+
+	// setFilter, if set, answers the packet filter set in place of StatusSuccess.
+	setFilter func(req *ndis.OIDRequest) ndis.Status
 }
 
 func (n *fakeNIC) Initialize(a *ndis.Adapter) (ndis.Attributes, ndis.Status) {
@@ -62,6 +65,9 @@ func (n *fakeNIC) Send(chain pool.NBL, _ ndis.SendFlags) {
 func (n *fakeNIC) ReturnNBLs(chain pool.NBL, _ ndis.ReturnFlags) { _ = n.rx.Return(chain) }
 
 func (n *fakeNIC) OIDRequest(req *ndis.OIDRequest) ndis.Status {
+	if req.OID == ndis.OIDGenCurrentPacketFilter && n.setFilter != nil {
+		return n.setFilter(req)
+	}
 	if req.OID == ndis.OIDGenCurrentPacketFilter || req.OID == ndis.OID8023MulticastList {
 		return ndis.StatusSuccess
 	}
@@ -333,5 +339,76 @@ func TestDriverFollowsLinkState(t *testing.T) {
 	}
 	if got := d.Counters().Link; got != down {
 		t.Fatalf("link %+v, want %+v", got, down)
+	}
+}
+
+// TestDriverFilterStatusIsTheCompletions: when the miniport pends the packet filter set, the
+// status the driver shows ends as the completion's, whether the completion runs before
+// OIDRequest returns PENDING (from inside the miniport's OIDRequest), after Bind returned, or
+// on another goroutine at any time.
+func TestDriverFilterStatusIsTheCompletions(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		// pend is the miniport's answer to the set before it returns PENDING: complete req
+		// now, or start a goroutine that does (after release, if it waits); done closes
+		// once the completion has run.
+		pend func(nic *fakeNIC, req *ndis.OIDRequest, release <-chan struct{}, done chan<- struct{})
+		// pendingAfterBind: the status must still read PENDING when Bind returns.
+		pendingAfterBind bool
+	}{
+		{"completed inside OIDRequest", func(nic *fakeNIC, req *ndis.OIDRequest, _ <-chan struct{}, done chan<- struct{}) {
+			if err := nic.a.OIDComplete(req, ndis.StatusSuccess); err != nil {
+				t.Error(err)
+			}
+			close(done)
+		}, false},
+		{"completed after Bind returned", func(nic *fakeNIC, req *ndis.OIDRequest, release <-chan struct{}, done chan<- struct{}) {
+			go func() {
+				<-release
+				if err := nic.a.OIDComplete(req, ndis.StatusSuccess); err != nil {
+					t.Error(err)
+				}
+				close(done)
+			}()
+		}, true},
+		{"completed concurrently", func(nic *fakeNIC, req *ndis.OIDRequest, _ <-chan struct{}, done chan<- struct{}) {
+			go func() {
+				if err := nic.a.OIDComplete(req, ndis.StatusSuccess); err != nil {
+					t.Error(err)
+				}
+				close(done)
+			}()
+		}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			release, done := make(chan struct{}), make(chan struct{})
+			nic := &fakeNIC{count: 4}
+			nic.setFilter = func(req *ndis.OIDRequest) ndis.Status {
+				tc.pend(nic, req, release, done)
+				return ndis.StatusPending
+			}
+			a := ndis.New(nic, ndis.Config{Name: "fake0"})
+			if err := a.Initialize(); err != nil {
+				t.Fatal(err)
+			}
+			d := capture.NewDriver(capture.DriverConfig{Ring: capture.NewRing(capture.RingConfig{Bytes: 1 << 16, Frames: 16})})
+			if err := d.Bind(a); err != nil {
+				t.Fatal(err)
+			}
+			if st := d.Counters().FilterStatus; tc.pendingAfterBind && st != ndis.StatusPending {
+				t.Fatalf("filter status %v before the completion, want PENDING", st)
+			}
+			close(release)
+			<-done
+			if st := d.Counters().FilterStatus; st != ndis.StatusSuccess {
+				t.Fatalf("filter status %v after the completion, want SUCCESS", st)
+			}
+			if a.PacketFilter() != ndis.FilterDirected|ndis.FilterMulticast|ndis.FilterAllMulticast|ndis.FilterBroadcast {
+				t.Fatalf("packet filter %#x", a.PacketFilter())
+			}
+			if err := d.Unbind(); err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 }
