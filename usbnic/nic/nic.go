@@ -40,8 +40,8 @@ type Adapter struct {
 	mu         sync.Mutex // serializes Start, Stop, Close and the surprise removal
 	halted     bool
 	haltAction ndis.HaltAction
-	closing    chan struct{}
-	done       chan struct{}
+	done       chan struct{} // closed by the one halt, which also ends watchRemoval
+
 }
 
 // Open matches the device, makes the core and its adapter and initializes it: on success the
@@ -85,7 +85,7 @@ func Open(ctx context.Context, t usbnic.Transport, opts Options) (*Adapter, erro
 	}
 	core := usbnic.New(t, desc, cfg, choice.Driver, opts.NIC)
 	a := &Adapter{NDIS: ndis.New(core, opts.NDIS), NIC: core, Choice: choice, Desc: desc,
-		closing: make(chan struct{}), done: make(chan struct{})}
+		done: make(chan struct{})}
 	if err := a.NDIS.Initialize(); err != nil {
 		return nil, fmt.Errorf("nic: %s (%s): %w", choice.Driver.Name, choice.Reason, err)
 	}
@@ -128,14 +128,15 @@ func (a *Adapter) stopLocked(ctx context.Context) error {
 }
 
 // Close stops the adapter and halts it (ndis.HaltDeviceDisabled), as disabling the device
-// does. Closing a halted adapter does nothing.
+// does. Closing a halted adapter does nothing. When the pause does not complete before ctx is
+// done, Close returns the error and the adapter stays as it was (still watched for removal):
+// Close may be called again.
 func (a *Adapter) Close(ctx context.Context) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.halted {
 		return nil
 	}
-	close(a.closing)
 	return a.haltLocked(ctx, ndis.HaltDeviceDisabled)
 }
 
@@ -154,7 +155,7 @@ func (a *Adapter) HaltAction() (ndis.HaltAction, bool) {
 func (a *Adapter) watchRemoval() {
 	select {
 	case <-a.NIC.Removed():
-	case <-a.closing:
+	case <-a.done:
 		return
 	}
 	a.mu.Lock()

@@ -2,6 +2,8 @@ package nic_test
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"net"
 	"net/netip"
 	"testing"
@@ -245,4 +247,75 @@ func TestRxErrorStormStopsRxThenRecovers(t *testing.T) {
 	r.waitFrame("ARP reply after the storm", func(s *capture.Summary, f []byte) bool {
 		return s.Protocol == capture.ProtoARP && bytes.Contains(s.Info(), []byte("192.168.77.1 is at"))
 	})
+}
+
+// TestCloseAfterAFailedStopOrCloseRetriesAndThenDoesNothing: while the protocol holds received
+// NBLs the pause cannot complete, so Stop and Close fail when their context ends; the adapter
+// stays unhalted and a later Close, once the NBLs are back, halts it. Closing again after that
+// does nothing. None of it may panic.
+func TestCloseAfterAFailedStopOrCloseRetriesAndThenDoesNothing(t *testing.T) {
+	r := newRig(t, sim.CDCECM, nic.Options{})
+	r.waitLink()
+	const held = 4
+	r.proto.holdNext(held)
+	if err := r.w.Flood(60, 0); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(waitLong)
+	for {
+		r.proto.mu.Lock()
+		n := len(r.proto.held)
+		r.proto.mu.Unlock()
+		if n == held {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the protocol holds %d NBLs after %v, want %d", n, waitLong, held)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	r.w.Quiet()
+
+	short := func() context.Context {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+		t.Cleanup(cancel)
+		return ctx
+	}
+	if err := r.ad.Stop(short()); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Stop with NBLs held: %v, want the context's deadline", err)
+	}
+	for i := range 2 {
+		if err := r.ad.Close(short()); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("Close %d with NBLs held: %v, want the context's deadline", i+1, err)
+		}
+		if _, halted := r.ad.HaltAction(); halted {
+			t.Fatalf("halted after failed Close %d", i+1)
+		}
+		select {
+		case <-r.ad.Done():
+			t.Fatalf("Done closed after failed Close %d", i+1)
+		default:
+		}
+	}
+
+	r.proto.releaseHeld()
+	ctx, cancel := context.WithTimeout(context.Background(), waitLong)
+	defer cancel()
+	if err := r.ad.Close(ctx); err != nil {
+		t.Fatalf("Close once the NBLs are back: %v", err)
+	}
+	if action, halted := r.ad.HaltAction(); !halted || action != ndis.HaltDeviceDisabled {
+		t.Errorf("halt action %v (halted %v), want %v", action, halted, ndis.HaltDeviceDisabled)
+	}
+	select {
+	case <-r.ad.Done():
+	default:
+		t.Error("Done not closed after Close")
+	}
+	if err := r.ad.Close(ctx); err != nil {
+		t.Errorf("second Close: %v, want nil", err)
+	}
+	if err := r.ad.Stop(ctx); !errors.Is(err, nic.ErrHalted) {
+		t.Errorf("Stop after Close: %v, want ErrHalted", err)
+	}
 }
