@@ -15,6 +15,20 @@ import (
 
 const gadgetRoot = "/sys/kernel/config/usb_gadget"
 
+// device is how the model's device comes about: a configfs gadget with a FunctionFS function,
+// or a GadgetFS mount.
+type device interface {
+	// create makes the device and mounts its instance, before the function starts.
+	create(d *ffs.Device) error
+	// bind plugs it into the UDC, after the function has started.
+	bind(udc string) error
+	// unbind unplugs it; unbinding an unbound device does nothing.
+	unbind() error
+	// remove takes down what create made (the function's files closed first).
+	remove() error
+	String() string
+}
+
 // gadget is the configfs gadget with the one FunctionFS function, and its mount point. Every
 // step create took is recorded, so remove undoes exactly those, in reverse.
 type gadget struct {
@@ -29,11 +43,16 @@ type gadget struct {
 
 func (g *gadget) dir() string { return filepath.Join(gadgetRoot, g.name) }
 
+func (g *gadget) String() string {
+	return fmt.Sprintf("configfs %s, FunctionFS %s", g.dir(), g.mount)
+}
+
 // create builds the gadget from the model's device fields and mounts its FunctionFS instance.
 func (g *gadget) create(d *ffs.Device) error {
 	if _, err := os.Stat(gadgetRoot); err != nil {
 		return fmt.Errorf("configfs gadgets are not available (mount -t configfs none /sys/kernel/config; modprobe libcomposite usb_f_fs): %w", err)
 	}
+	g.config = fmt.Sprintf("c.%d", d.Configuration)
 	dir := g.dir()
 	fn := filepath.Join(dir, "functions", g.function)
 	cfg := filepath.Join(dir, "configs", g.config)
@@ -127,4 +146,46 @@ func (g *gadget) remove() error {
 	}
 	g.made = nil
 	return errors.Join(errs...)
+}
+
+// gadgetFS is a GadgetFS mount: the device is the function's own, bound when it writes its
+// descriptors and unplugged through the UDC's soft_connect.
+type gadgetFS struct {
+	mount, udc string
+	mounted    bool
+}
+
+func (g *gadgetFS) String() string { return "GadgetFS " + g.mount }
+
+func (g *gadgetFS) create(*ffs.Device) error {
+	if err := os.MkdirAll(g.mount, 0o755); err != nil {
+		return err
+	}
+	if err := syscall.Mount("gadgetfs", g.mount, "gadgetfs", 0, ""); err != nil {
+		return fmt.Errorf("mount -t gadgetfs gadgetfs %s (modprobe gadgetfs): %w", g.mount, err)
+	}
+	g.mounted = true
+	return nil
+}
+
+func (g *gadgetFS) bind(string) error { return nil }
+
+// unbind disconnects the UDC from the host: GadgetFS then reports DISCONNECT.
+func (g *gadgetFS) unbind() error {
+	err := os.WriteFile(filepath.Join("/sys/class/udc", g.udc, "soft_connect"), []byte("disconnect"), 0o644)
+	if err != nil && !errors.Is(err, syscall.EOPNOTSUPP) { // EOPNOTSUPP: no device bound any more
+		return fmt.Errorf("disconnecting %s: %w", g.udc, err)
+	}
+	return nil
+}
+
+func (g *gadgetFS) remove() error {
+	if !g.mounted {
+		return nil
+	}
+	if err := syscall.Unmount(g.mount, 0); err != nil {
+		return fmt.Errorf("umount %s: %w", g.mount, err)
+	}
+	g.mounted = false
+	return os.Remove(g.mount)
 }

@@ -13,10 +13,13 @@
 // at), mounts a FunctionFS instance for it, writes the model's interface and endpoint
 // descriptors there, binds the gadget to the UDC and serves the host until SIGINT or SIGTERM.
 // Then it unbinds (for the host, the adapter is unplugged) and takes everything down again.
+// FunctionFS refuses CDC functional descriptors, so the CDC-ECM and CDC-NCM models go through
+// GadgetFS instead (the gadgetfs module), which takes the whole device from user space, at high
+// speed at most; the UDC's soft_connect unplugs it.
 // Every 200 ms, and at the end, the model's and the function's counters go to the -stats file
 // as JSON, for comparing with what the host's driver counted.
 //
-// It needs root, configfs on /sys/kernel/config, libcomposite and usb_f_fs. The peers of the
+// It needs root, configfs on /sys/kernel/config, libcomposite and usb_f_fs (or gadgetfs). The peers of the
 // virtual network are those of wire.Config's defaults: the gateway 192.168.77.1 (its MAC is
 // -gateway-mac), which answers ARP, ping and DHCP.
 package main
@@ -67,6 +70,7 @@ type options struct {
 	udc     string
 	name    string
 	stats   string
+	trace   bool
 }
 
 func run(args []string, stderr io.Writer) int {
@@ -105,6 +109,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	flags.StringVar(&o.udc, "udc", "", "the UDC to bind to (default: the only one in /sys/class/udc)")
 	flags.StringVar(&o.name, "name", "webminiport-ffs", "`name` of the configfs gadget and the FunctionFS instance")
 	flags.StringVar(&o.stats, "stats", "", "`file` to keep the counters in, as JSON")
+	flags.BoolVar(&o.trace, "trace", false, "log every control request and its answer")
 	if err := flags.Parse(args); err != nil {
 		return o, err
 	}
@@ -142,7 +147,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 // report is what the stats file holds.
 type report struct {
 	Time     time.Time
-	Gadget   string // the configfs gadget
+	Gadget   string // the configfs gadget, or the GadgetFS mount
 	UDC      string
 	Function ffs.Snapshot
 	Wire     wire.Snapshot
@@ -168,38 +173,48 @@ func serve(ctx context.Context, o options, logger *log.Logger) (err error) {
 		simOpts = append(simOpts, sim.WithMAC(o.mac))
 	}
 	mount := filepath.Join("/run", o.name)
-	fn, err := ffs.New(ffs.MountDir(mount), ffs.Config{
+	cfg := ffs.Config{
 		Model:         o.model,
 		Configuration: o.config,
 		Wire:          peers,
 		Options:       simOpts,
 		Speed:         func() (usbnic.Speed, error) { return udcSpeed(o.udc) },
 		Logf:          logger.Printf,
-	})
+		Trace:         o.trace,
+	}
+	var dev device
+	fn, err := ffs.New(ffs.MountDir(mount), cfg)
+	if errors.Is(err, ffs.ErrNotFunctionFS) {
+		// CDC-ECM and CDC-NCM: their functional descriptors need GadgetFS.
+		logger.Printf("%s: %v", o.model.Name, err)
+		fn, err = ffs.NewGadgetFS(ffs.MountDir(mount), cfg)
+		dev = &gadgetFS{mount: mount, udc: o.udc}
+	} else {
+		dev = &gadget{name: o.name, function: "ffs." + o.name, mount: mount}
+	}
 	if err != nil {
 		return err
 	}
 	l := fn.Layout()
-	g := &gadget{name: o.name, function: "ffs." + o.name, config: fmt.Sprintf("c.%d", l.Device.Configuration), mount: mount}
-	defer func() { err = errors.Join(err, g.remove()) }()
-	if err := g.create(&l.Device); err != nil {
+	defer func() { err = errors.Join(err, dev.remove()) }()
+	if err := dev.create(&l.Device); err != nil {
 		return err
 	}
 	if err := fn.Start(); err != nil {
 		return errors.Join(err, fn.Close())
 	}
-	if err := g.bind(o.udc); err != nil {
+	if err := dev.bind(o.udc); err != nil {
 		return errors.Join(err, fn.Close())
 	}
-	logger.Printf("%s %04x:%04x bound to %s (configfs %s, FunctionFS %s); the network's gateway is %v",
-		o.model.Name, l.Device.VendorID, l.Device.ProductID, o.udc, g.dir(), mount, gatewayIP)
+	logger.Printf("%s %04x:%04x on %s (%s); the network's gateway is %v",
+		o.model.Name, l.Device.VendorID, l.Device.ProductID, o.udc, dev, gatewayIP)
 
 	served := make(chan error, 1)
 	go func() { served <- fn.Serve(ctx) }()
 	writeStats := func() {}
 	if o.stats != "" {
 		writeStats = func() {
-			b, err := json.MarshalIndent(report{Time: time.Now(), Gadget: g.dir(), UDC: o.udc, Function: fn.Snapshot(), Wire: peers.Snapshot()}, "", "  ")
+			b, err := json.MarshalIndent(report{Time: time.Now(), Gadget: dev.String(), UDC: o.udc, Function: fn.Snapshot(), Wire: peers.Snapshot()}, "", "  ")
 			if err == nil {
 				err = writeFile(o.stats, b)
 			}
@@ -214,7 +229,7 @@ func serve(ctx context.Context, o options, logger *log.Logger) (err error) {
 		select {
 		case err := <-served:
 			writeStats()
-			return errors.Join(err, g.unbind(), fn.Close())
+			return errors.Join(err, dev.unbind(), fn.Close())
 		case <-tick.C:
 			writeStats()
 			continue
@@ -222,12 +237,13 @@ func serve(ctx context.Context, o options, logger *log.Logger) (err error) {
 		}
 		break
 	}
-	// Unplug: FunctionFS disables the endpoints, which ends every transfer, and reports UNBIND.
-	uerr := g.unbind()
+	// Unplug: the endpoints are disabled, which ends every transfer, and FunctionFS reports
+	// UNBIND, GadgetFS DISCONNECT.
+	uerr := dev.unbind()
 	select {
 	case err = <-served:
 	case <-time.After(unbindWait):
-		err = fmt.Errorf("no UNBIND event within %v of unbinding from %s", unbindWait, o.udc)
+		err = fmt.Errorf("no UNBIND or DISCONNECT event within %v of unplugging from %s", unbindWait, o.udc)
 	}
 	writeStats()
 	return errors.Join(err, uerr, fn.Close())

@@ -160,7 +160,7 @@ func startFFSGadget(e *ffsEnv, v result.FFSVariant, runDir string) (*ffsGadget, 
 	if err != nil {
 		return nil, err
 	}
-	g.cmd = exec.Command(e.opts.Gadget, "-model", v.Model, "-mac", v.MAC, "-gateway-mac", v.GatewayMAC,
+	g.cmd = exec.Command(e.opts.Gadget, "-model", v.Model, "-mac", v.MAC, "-gateway-mac", v.GatewayMAC, "-trace",
 		"-name", ffsGadgetName, "-stats", g.stats)
 	g.cmd.Stdout, g.cmd.Stderr = logFile, logFile
 	g.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
@@ -242,6 +242,9 @@ func runFFSVariant(ctx context.Context, log *logger, br *browser, page, origin, 
 	if err == nil {
 		err = e.loadGroup(ctx, result.GroupFFS)
 	}
+	if err == nil {
+		err = e.loadGroup(ctx, result.GroupGadgetFS)
+	}
 	if err == nil && fv.Group != "" {
 		err = e.loadGroup(ctx, fv.Group)
 	}
@@ -259,10 +262,10 @@ func runFFSVariant(ctx context.Context, log *logger, br *browser, page, origin, 
 		if err := g.stop(); err != nil {
 			r.Add("ffs-gadget exit", false, "%v", err)
 		}
-		if fv.HostDriver != "" {
-			// The page variants must find no host driver loaded.
-			if err := unload(context.Background(), fv.HostDriver); err != nil {
-				r.Add("unload "+fv.HostDriver, false, "%v", err)
+		// The later variants must find no host driver loaded.
+		for _, m := range fv.Unload {
+			if err := unload(context.Background(), m); err != nil {
+				r.Add("unload "+m, false, "%v", err)
 			}
 		}
 		if b, err := exec.Command("dmesg").Output(); err == nil {
@@ -351,8 +354,8 @@ func (e *ffsRun) hostDriver(ctx context.Context) error {
 	})
 	speed := readSys(filepath.Join("/sys/class/net", ifname, "speed"))
 	duplex := readSys(filepath.Join("/sys/class/net", ifname, "duplex"))
-	e.r.Add("link up", err == nil && speed == fmt.Sprint(e.fv.LinkMbps) && duplex == "full",
-		"carrier after %.1fs; ethtool link %s Mb/s %s duplex (want %d full)", time.Since(t0).Seconds(), speed, duplex, e.fv.LinkMbps)
+	e.r.Add("link up", err == nil && speed == fmt.Sprint(e.fv.LinkMbps) && duplex == e.fv.Duplex,
+		"carrier after %.1fs; ethtool link %s Mb/s %s duplex (want %d %s)", time.Since(t0).Seconds(), speed, duplex, e.fv.LinkMbps, e.fv.Duplex)
 	if err != nil {
 		return stop("link", "no carrier on %s: %v", ifname, err)
 	}
@@ -439,13 +442,17 @@ func (e *ffsRun) compareHostStats(ctx context.Context, ifname string) error {
 	m, c := rep.Function.Device, rep.Function.Counters
 	e.r.FramesIn, e.r.FramesOut = host.RxPackets, host.TxPackets
 	rxPayload := m.RxBytes - etherHeaderLen*m.RxFrames
+	txBytes, txWhat := c.OutBytes, "of OUT transfers"
+	if e.fv.TxBytesFrames {
+		txBytes, txWhat = m.TxBytes, "of frames"
+	}
 	e.r.StatsDiff = fmt.Sprintf("rx %+d/%+dB tx %+d/%+dB", int64(host.RxPackets)-int64(m.RxFrames), int64(host.RxBytes)-int64(rxPayload),
-		int64(host.TxPackets)-int64(m.TxFrames), int64(host.TxBytes)-int64(c.OutBytes))
-	ok := host.RxPackets == m.RxFrames && host.RxBytes == rxPayload && host.TxPackets == m.TxFrames && host.TxBytes == c.OutBytes &&
+		int64(host.TxPackets)-int64(m.TxFrames), int64(host.TxBytes)-int64(txBytes))
+	ok := host.RxPackets == m.RxFrames && host.RxBytes == rxPayload && host.TxPackets == m.TxFrames && host.TxBytes == txBytes &&
 		host.RxErrors == 0 && host.TxErrors == 0 && m.TxErrors == 0 && m.TxDropped == 0
-	e.r.Add("statistics", ok, "ip -s link %s: rx %d frames %d B, tx %d frames %d B, errors %d/%d; model: rx %d frames %d B (%d B past the Ethernet headers), tx %d frames %d B in %d B of OUT transfers, tx errors %d (%s), dropped rx %d tx %d, filtered %d",
+	e.r.Add("statistics", ok, "ip -s link %s: rx %d frames %d B, tx %d frames %d B, errors %d/%d; model: rx %d frames %d B (%d B past the Ethernet headers), tx %d frames %d B in %d B of OUT transfers (compared: the bytes %s), tx errors %d (%s), dropped rx %d tx %d, filtered %d",
 		ifname, host.RxPackets, host.RxBytes, host.TxPackets, host.TxBytes, host.RxErrors, host.TxErrors,
-		m.RxFrames, m.RxBytes, rxPayload, m.TxFrames, m.TxBytes, c.OutBytes, m.TxErrors, m.LastTxError, m.RxDropped, m.TxDropped, m.RxFiltered)
+		m.RxFrames, m.RxBytes, rxPayload, m.TxFrames, m.TxBytes, c.OutBytes, txWhat, m.TxErrors, m.LastTxError, m.RxDropped, m.TxDropped, m.RxFiltered)
 	e.r.Add("control requests", c.Stalls == 0 && c.LateStalls == 0 && c.Errors == 0 && c.Cancelled == 0,
 		"%d requests; the model stalled %d, refused %d after their data stage; %d cancelled, %d I/O errors (each one in %s)",
 		c.Setups, c.Stalls, c.LateStalls, c.Cancelled, c.Errors, e.g.log)

@@ -5,24 +5,34 @@ package ffs
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
+	"strconv"
 	"syscall"
 )
+
+// functionFSEndpoint reports whether name is a FunctionFS endpoint file: "ep" and a number.
+func functionFSEndpoint(name string) bool {
+	n, err := strconv.Atoi(name[min(2, len(name)):])
+	return len(name) > 2 && name[:2] == "ep" && err == nil && n > 0
+}
 
 // MountDir is a mounted FunctionFS instance (mount -t functionfs NAME PATH).
 type MountDir string
 
 // Open opens one of the instance's files for reading and writing. The files are used through
 // plain read(2) and write(2), not os.File: os.File skips zero-length reads, which FunctionFS
-// needs, and would put ep0 (which supports poll) into non-blocking mode, where f_fs answers
-// EAGAIN whenever its mutex is busy. So ep0 is blocking. The endpoint files are opened
-// O_NONBLOCK, which in f_fs only means "fail with EAGAIN instead of waiting while the endpoint
-// is disabled" (ffs_epfile_wait_ep): a transfer started just after a disable then ends at once,
-// rather than waiting for the next enable and taking data meant for the next configuration.
+// and GadgetFS need, and would put ep0 (which supports poll) into non-blocking mode, where f_fs
+// answers EAGAIN whenever its mutex is busy. So ep0 is blocking. FunctionFS's endpoint files
+// ("ep1", "ep2", ...) are opened O_NONBLOCK, which in f_fs only means "fail with EAGAIN instead
+// of waiting while the endpoint is disabled" (ffs_epfile_wait_ep): a transfer started just after
+// a disable then ends at once, rather than waiting for the next enable and taking data meant for
+// the next configuration. GadgetFS's are blocking: its endpoints stay configured until their
+// files close.
 func (d MountDir) Open(name string) (File, error) {
 	path := filepath.Join(string(d), name)
 	flags := syscall.O_RDWR | syscall.O_CLOEXEC
-	if name != "ep0" {
+	if functionFSEndpoint(name) {
 		flags |= syscall.O_NONBLOCK
 	}
 	fd, err := syscall.Open(path, flags, 0)
@@ -30,6 +40,19 @@ func (d MountDir) Open(name string) (File, error) {
 		return nil, fmt.Errorf("ffs: open %s: %w", path, err)
 	}
 	return &rawFile{fd: fd, path: path}, nil
+}
+
+// List names the instance's files.
+func (d MountDir) List() ([]string, error) {
+	entries, err := os.ReadDir(string(d))
+	if err != nil {
+		return nil, fmt.Errorf("ffs: %w", err)
+	}
+	names := make([]string, len(entries))
+	for i, e := range entries {
+		names[i] = e.Name()
+	}
+	return names, nil
 }
 
 type rawFile struct {

@@ -19,6 +19,7 @@ import (
 // SETUP event, the next read or write is that request's data or status stage, and the one of
 // the wrong direction stalls it (EL2HLT). Each request's outcome is reported on outcomes.
 type fakeEP0 struct {
+	parse    func([]byte) ([]Event, error) // ParseEvents or ParseGadgetFSEvents
 	mu       sync.Mutex
 	events   chan []byte // what each read of events returns
 	blobs    [][]byte    // writes with no request pending: the descriptors and the strings
@@ -50,7 +51,7 @@ func (e *fakeEP0) Read(p []byte) (int, error) {
 		return 0, errors.New("fake ep0 closed")
 	}
 	n := copy(p, b)
-	if evs, err := ParseEvents(b); err == nil && len(evs) > 0 && evs[len(evs)-1].Type == EventSetup {
+	if evs, err := e.parse(b); err == nil && len(evs) > 0 && evs[len(evs)-1].Type == EventSetup {
 		s := evs[len(evs)-1].Setup
 		e.mu.Lock()
 		e.pending = &s
@@ -151,6 +152,14 @@ type fakeDir struct {
 	eps map[string]*fakeEP
 }
 
+func (d *fakeDir) List() ([]string, error) {
+	names := []string{"ep0"}
+	for n := range d.eps {
+		names = append(names, n)
+	}
+	return names, nil
+}
+
 func (d *fakeDir) Open(name string) (File, error) {
 	if name == "ep0" {
 		return d.ep0, nil
@@ -176,7 +185,7 @@ func newRig(t *testing.T, m *sim.Model, speed usbnic.Speed) *rig {
 	r := &rig{t: t, wire: sim.NewQueue(16), served: make(chan error, 1)}
 	r.speed.Store(speed)
 	r.dir = &fakeDir{
-		ep0: &fakeEP0{events: make(chan []byte), outcomes: make(chan string, 1)},
+		ep0: &fakeEP0{parse: ParseEvents, events: make(chan []byte), outcomes: make(chan string, 1)},
 		eps: map[string]*fakeEP{},
 	}
 	f, err := New(r.dir, Config{

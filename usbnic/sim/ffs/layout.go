@@ -32,6 +32,7 @@ package ffs
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 
 	"webminiport/usbnic"
@@ -59,6 +60,11 @@ const (
 	deviceDescLen   = 18
 )
 
+// ErrNotFunctionFS is returned for a configuration with class-specific interface descriptors
+// (CDC functional descriptors): f_fs.c's ffs_do_single_desc rejects them with EINVAL, so such a
+// configuration cannot be a FunctionFS function. GadgetFS (NewGadgetFS) carries them.
+var ErrNotFunctionFS = errors.New("FunctionFS rejects class-specific descriptors; use GadgetFS")
+
 // Endpoint is one endpoint of the function, in the order of the endpoint files: Endpoints[0] is
 // ep1.
 type Endpoint struct {
@@ -83,13 +89,17 @@ type Device struct {
 	MaxSpeed string
 }
 
-// Layout is a model as a FunctionFS function: the blobs for ep0 and the map from what f_fs says
-// back to the model's own numbers.
+// Layout is a model as a FunctionFS function or a GadgetFS device: the blobs for ep0 and the
+// endpoints.
 type Layout struct {
-	Device      Device
-	Descriptors []byte     // the v2 descriptor blob, written to ep0 first
-	Strings     []byte     // the strings blob, written second
-	Endpoints   []Endpoint // ep1, ep2, ...
+	Device Device
+	// Descriptors is what ep0 takes first: FunctionFS's v2 descriptor blob, or GadgetFS's
+	// configuration and device descriptors.
+	Descriptors []byte
+	Strings     []byte     // FunctionFS's strings blob, written second; GadgetFS has none
+	Endpoints   []Endpoint // FunctionFS: ep1, ep2, ...; GadgetFS: the endpoints to configure
+	// epConfigs (GadgetFS) are what each endpoint's file takes to configure the endpoint.
+	epConfigs [][]byte
 }
 
 // Describe lays out configuration value cfg of model m (0: its first configuration), built with
@@ -98,27 +108,16 @@ type Layout struct {
 func Describe(m *sim.Model, cfg uint8, opts ...sim.Option) (*Layout, error) {
 	speeds := []usbnic.Speed{usbnic.SpeedFull, usbnic.SpeedHigh, usbnic.SpeedSuper}
 	hs := sim.NewGadget(m, nil, usbnic.SpeedHigh, opts...)
-	dev := hs.DeviceDescriptor()
-	if len(dev) != deviceDescLen || dev[1] != dtDevice {
-		return nil, fmt.Errorf("ffs: %s: device descriptor % x is malformed", m.Name, dev)
+	l, dev, err := describeDevice(m, hs)
+	if err != nil {
+		return nil, err
 	}
-	ss := sim.NewGadget(m, nil, usbnic.SpeedSuper, opts...)
-	l := &Layout{Device: Device{
-		VendorID:  binary.LittleEndian.Uint16(dev[8:]),
-		ProductID: binary.LittleEndian.Uint16(dev[10:]),
-		BCDDevice: binary.LittleEndian.Uint16(dev[12:]),
-		Class:     dev[4], SubClass: dev[5], Protocol: dev[6],
-		MaxSpeed: "high-speed",
-	}}
-	if ss.Speed() == usbnic.SpeedSuper {
+	if sim.NewGadget(m, nil, usbnic.SpeedSuper, opts...).Speed() == usbnic.SpeedSuper {
 		l.Device.MaxSpeed = "super-speed"
 	} else {
+		l.Device.MaxSpeed = "high-speed"
 		speeds = speeds[:2]
 	}
-	l.Device.Manufacturer, _ = hs.String(dev[14])
-	l.Device.Product, _ = hs.String(dev[15])
-	l.Device.SerialNumber, _ = hs.String(dev[16])
-
 	index, err := configIndex(hs, cfg, int(dev[17]))
 	if err != nil {
 		return nil, fmt.Errorf("ffs: %s: %w", m.Name, err)
@@ -149,6 +148,24 @@ func Describe(m *sim.Model, cfg uint8, opts ...sim.Option) (*Layout, error) {
 	l.Descriptors = encodeDescriptors(lists, counts)
 	l.Strings = encodeStrings(strs.texts)
 	return l, nil
+}
+
+// describeDevice starts a layout with the device descriptor's fields and strings.
+func describeDevice(m *sim.Model, hs *sim.Gadget) (*Layout, []byte, error) {
+	dev := hs.DeviceDescriptor()
+	if len(dev) != deviceDescLen || dev[1] != dtDevice {
+		return nil, nil, fmt.Errorf("ffs: %s: device descriptor % x is malformed", m.Name, dev)
+	}
+	l := &Layout{Device: Device{
+		VendorID:  binary.LittleEndian.Uint16(dev[8:]),
+		ProductID: binary.LittleEndian.Uint16(dev[10:]),
+		BCDDevice: binary.LittleEndian.Uint16(dev[12:]),
+		Class:     dev[4], SubClass: dev[5], Protocol: dev[6],
+	}}
+	l.Device.Manufacturer, _ = hs.String(dev[14])
+	l.Device.Product, _ = hs.String(dev[15])
+	l.Device.SerialNumber, _ = hs.String(dev[16])
+	return l, dev, nil
 }
 
 // configIndex finds the GET_DESCRIPTOR index of configuration value cfg (0: the first).
@@ -243,7 +260,7 @@ func functionDescriptors(c []byte, g *sim.Gadget, strs *stringTable) ([]byte, in
 			eps = append(eps, Endpoint{Address: d[2], Type: typ})
 		case dtSSCompanion:
 		case dtCSInterface:
-			return nil, 0, nil, fmt.Errorf("class-specific interface descriptor (type 0x24) at offset %d: FunctionFS rejects it (f_fs.c ffs_do_single_desc), so this configuration cannot be a FunctionFS function", off)
+			return nil, 0, nil, fmt.Errorf("class-specific interface descriptor (type 0x24) at offset %d: %w", off, ErrNotFunctionFS)
 		default:
 			return nil, 0, nil, fmt.Errorf("descriptor type %#02x at offset %d is not one a FunctionFS function may carry", d[1], off)
 		}

@@ -21,8 +21,11 @@ type FFSOptions struct {
 const (
 	GroupDummyHCD = "dummy_hcd"    // reloaded with is_super_speed=1 for the SuperSpeed variants
 	GroupFFS      = "usb_f_fs"     // FunctionFS itself
+	GroupGadgetFS = "gadgetfs"     // GadgetFS, for the CDC models FunctionFS cannot carry
 	GroupAX88179  = "ax88179_178a" // Linux's host driver for the AX88179
 	GroupAX88772  = "asix"         // Linux's host driver for the AX88772, with its PHY driver
+	GroupCDCEther = "cdc_ether"    // Linux's host driver for CDC-ECM
+	GroupCDCNCM   = "cdc_ncm"      // Linux's host driver for CDC-NCM
 )
 
 // FFSModuleGroups maps each group to the modules modprobe resolves for it. ax88796b is the
@@ -32,8 +35,11 @@ const (
 var FFSModuleGroups = map[string][]string{
 	GroupDummyHCD: {"dummy_hcd"},
 	GroupFFS:      {"usb_f_fs"},
+	GroupGadgetFS: {"gadgetfs"},
 	GroupAX88179:  {"ax88179_178a"},
 	GroupAX88772:  {"ax88796b", "asix"},
+	GroupCDCEther: {"cdc_ether"},
+	GroupCDCNCM:   {"cdc_ncm"},
 }
 
 // FFSVariant is how an ffs variant runs.
@@ -47,34 +53,50 @@ type FFSVariant struct {
 	// empty for the page variants, where no host driver is loaded and our page drives the
 	// device through WebUSB.
 	HostDriver, Group string
+	// Unload are the modules to remove afterwards, so that later variants find no host
+	// driver: the host driver and whatever else of its group binds devices.
+	Unload []string
 	// MAC is the adapter's permanent address (cmd/ffs-gadget -mac), which the driver must
 	// read; GatewayMAC is the model's network's gateway (-gateway-mac), which ARP must
 	// resolve. Each variant has its own, as the gadget-function variants do.
 	MAC, GatewayMAC string
-	LinkMbps        int    // the link speed the driver must report (the model's PHY and partner)
-	PageDriver      string // page variants: the minidriver the page must bind
-	VIDPID          string // the model's VID:PID, for the page's check and the WebUSB policy
-	About           string
+	// LinkMbps and Duplex are what the driver must report through ethtool: the model's PHY
+	// and link partner for the ASIX chips; for CDC, the bit rate of the model's
+	// CONNECTION_SPEED_CHANGE (usbnet reports no duplex for it).
+	LinkMbps int
+	Duplex   string
+	// TxBytesFrames: the driver counts tx_bytes as frame bytes (cdc_ncm_tx_fixup gives usbnet a
+	// byte delta), not as bulk-OUT transfer bytes as the others do.
+	TxBytesFrames bool
+	PageDriver    string // page variants: the minidriver the page must bind
+	VIDPID        string // the model's VID:PID, for the page's check and the WebUSB policy
+	About         string
 }
 
 // FFSVariants are the variants of issue 8, in the order the bench runs them: Linux's host
 // drivers first, then the page, so the page variants find no host driver loaded (each host
 // variant unloads its driver again).
 var FFSVariants = []FFSVariant{
-	{Name: "ffs-ax88179", Model: "AX88179", HostDriver: "ax88179_178a", Group: GroupAX88179,
-		MAC: "00:0e:c6:81:79:11", GatewayMAC: "02:77:00:00:01:11", LinkMbps: 1000, VIDPID: "0b95:1790",
+	{Name: "ffs-ax88179", Model: "AX88179", HostDriver: "ax88179_178a", Group: GroupAX88179, Unload: []string{"ax88179_178a"},
+		MAC: "00:0e:c6:81:79:11", GatewayMAC: "02:77:00:00:01:11", LinkMbps: 1000, Duplex: "full", VIDPID: "0b95:1790",
 		About: "our AX88179 model (FunctionFS, high speed) under Linux's ax88179_178a"},
-	{Name: "ffs-ax88179-ss", Model: "AX88179", SuperSpeed: true, HostDriver: "ax88179_178a", Group: GroupAX88179,
-		MAC: "00:0e:c6:81:79:12", GatewayMAC: "02:77:00:00:01:12", LinkMbps: 1000, VIDPID: "0b95:1790",
+	{Name: "ffs-ax88179-ss", Model: "AX88179", SuperSpeed: true, HostDriver: "ax88179_178a", Group: GroupAX88179, Unload: []string{"ax88179_178a"},
+		MAC: "00:0e:c6:81:79:12", GatewayMAC: "02:77:00:00:01:12", LinkMbps: 1000, Duplex: "full", VIDPID: "0b95:1790",
 		About: "our AX88179 model (FunctionFS, SuperSpeed) under Linux's ax88179_178a"},
-	{Name: "ffs-ax88772", Model: "AX88772", HostDriver: "asix", Group: GroupAX88772,
-		MAC: "00:0e:c6:87:72:11", GatewayMAC: "02:77:00:00:01:21", LinkMbps: 100, VIDPID: "0b95:7720",
+	{Name: "ffs-ax88772", Model: "AX88772", HostDriver: "asix", Group: GroupAX88772, Unload: []string{"asix"},
+		MAC: "00:0e:c6:87:72:11", GatewayMAC: "02:77:00:00:01:21", LinkMbps: 100, Duplex: "full", VIDPID: "0b95:7720",
 		About: "our AX88772 model (FunctionFS, high speed) under Linux's asix"},
-	{Name: "page-ax88179", Model: "AX88179", PageDriver: "ax88179",
-		MAC: "00:0e:c6:81:79:13", GatewayMAC: "02:77:00:00:01:13", LinkMbps: 1000, VIDPID: "0b95:1790",
+	{Name: "ffs-ecm", Model: "CDC-ECM", HostDriver: "cdc_ether", Group: GroupCDCEther, Unload: []string{"cdc_ether"},
+		MAC: "02:77:6d:00:10:01", GatewayMAC: "02:77:00:00:01:31", LinkMbps: 425, Duplex: "unknown", VIDPID: "1d6b:0104",
+		About: "our CDC-ECM model (GadgetFS: FunctionFS refuses CDC descriptors) under Linux's cdc_ether"},
+	{Name: "ffs-ncm", Model: "CDC-NCM", HostDriver: "cdc_ncm", Group: GroupCDCNCM, Unload: []string{"cdc_ncm", "cdc_ether"},
+		MAC: "02:77:6d:00:10:02", GatewayMAC: "02:77:00:00:01:32", LinkMbps: 425, Duplex: "unknown", TxBytesFrames: true, VIDPID: "1d6b:0104",
+		About: "our CDC-NCM model (GadgetFS: FunctionFS refuses CDC descriptors) under Linux's cdc_ncm"},
+	{Name: "page-ax88179", Model: "AX88179", PageDriver: "ax88179_178a",
+		MAC: "00:0e:c6:81:79:13", GatewayMAC: "02:77:00:00:01:13", LinkMbps: 1000, Duplex: "full", VIDPID: "0b95:1790",
 		About: "our AX88179 model (FunctionFS) driven by our page over WebUSB"},
-	{Name: "page-ax88772", Model: "AX88772", PageDriver: "ax88772",
-		MAC: "00:0e:c6:87:72:12", GatewayMAC: "02:77:00:00:01:22", LinkMbps: 100, VIDPID: "0b95:7720",
+	{Name: "page-ax88772", Model: "AX88772", PageDriver: "asix",
+		MAC: "00:0e:c6:87:72:12", GatewayMAC: "02:77:00:00:01:22", LinkMbps: 100, Duplex: "full", VIDPID: "0b95:7720",
 		About: "our AX88772 model (FunctionFS) driven by our page over WebUSB"},
 }
 
