@@ -258,7 +258,8 @@ func TestCloseAfterAFailedStopOrCloseRetriesAndThenDoesNothing(t *testing.T) {
 	r.waitLink()
 	const held = 4
 	r.proto.holdNext(held)
-	if err := r.w.Flood(60, 0); err != nil {
+	// A slow flood: unpaced, it would keep a js/wasm program from ever yielding to the browser.
+	if err := r.w.Flood(60, 1000); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(waitLong)
