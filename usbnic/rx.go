@@ -17,19 +17,22 @@ import (
 //
 // Order. A host controller runs an endpoint's queue in order, and the transports here complete
 // the transfers of one endpoint in the order the calls were made (WebUSB does, usbnic/sim
-// does): each call gets the next bytes of the stream. So completions are handed to the
-// minidriver in the order the calls returned: a slot draws a ticket the moment TransferIn
-// returns and waits for its turn (a plain mutex would let a late arrival barge ahead). A frame
-// split across two transfers (AX88772) is then seen in one piece, and frames reach the
-// protocol in wire order. Which slot made which call does not matter, so slots submit freely,
-// and a transfer that completes never waits for one that has no data yet.
+// does): each call gets the next bytes of the stream. So a slot draws a ticket just before it
+// calls TransferIn, and completions are handed to the minidriver strictly in ticket order: a
+// transfer that came back waits until every earlier one has been handed on (a plain mutex would
+// let a late arrival barge ahead). A frame split across two transfers (AX88772) is then seen in
+// one piece, and frames reach the protocol in wire order. A transfer that fails, is cancelled or
+// brings no data still takes its turn, so nothing waits for it forever; once the device is
+// removed every waiter is released, whether or not the transport gives the calls back.
 //
-// Under js/wasm a goroutine runs until it blocks, so the ticket order is the order in which
-// the browser resolved the transfers, exactly. Natively the order in which the calls return can
-// differ from the order in which the device filled them: a goroutine that took its data may be
-// descheduled before it returns (a contended mutex inside the transport hands the processor to
-// a waiter, for one), and a later transfer returns first. The Transport interface says nothing
-// about return order; only a transport that numbered its completions could rule this out.
+// The order in which calls return says nothing: natively a goroutine can be descheduled after
+// the transport finished its transfer and before it returns, and a later transfer returns
+// first. The ticket is drawn before the call, when no data has been taken yet. Under js/wasm a
+// goroutine runs until it blocks, so the call reaches the browser's queue before any other
+// slot runs and ticket order is queue order, exactly. Natively the calls of several slots race
+// from the ticket into the transport's queue: when the transport serializes its entry with a
+// mutex (usbnic/sim does), a later caller can take it first. The Transport interface cannot
+// rule that out; a transport that numbered its queue entries and returned the number could.
 //
 // Frames are copied. The rx fixup hands each frame, a slice of the transfer buffer, to the
 // receive engine, which copies it into the data buffer of a preallocated NBL. Handing out
@@ -54,6 +57,25 @@ func newTurns(n int) turns {
 }
 
 func (t turns) wait(k uint64) { <-t[k%uint64(len(t))] }
+
+// waitUnless blocks until it is ticket k's turn and returns true, or returns false once
+// released is closed (the token may then be held by another ticket: the caller must not
+// complete).
+func (t turns) waitUnless(k uint64, released <-chan struct{}) bool {
+	turn := t[k%uint64(len(t))]
+	select {
+	case <-turn: // a turn already there is taken even after the release
+		return true
+	default:
+	}
+	select {
+	case <-turn:
+		return true
+	case <-released:
+		return false
+	}
+}
+
 func (t turns) pass(k uint64) { t[(k+1)%uint64(len(t))] <- struct{}{} }
 
 // rxSession is one set of bulk-IN slots.
@@ -63,7 +85,7 @@ type rxSession struct {
 	cancel  context.CancelFunc
 	ep      uint8
 	bufs    [][]byte
-	tickets atomic.Uint64 // the next completion ticket
+	tickets atomic.Uint64 // the next ticket, drawn at submission
 	turns   turns
 	live    atomic.Int32 // slots still running
 	done    chan struct{}
@@ -122,21 +144,28 @@ func (n *NIC) startRxLocked() *rxSession {
 	return s
 }
 
-// slot is one bulk-IN transfer kept in flight: submit, wait, complete in turn, again.
+// slot is one bulk-IN transfer kept in flight: draw a ticket, submit, wait, complete in
+// turn, again.
 func (s *rxSession) slot(i int) {
 	buf := s.bufs[i]
 	var timer *time.Timer // throttle waits; made on the first one
 	for s.gate(&timer) {
 		s.inflight.Add(1)
 		s.n.stats.rxInFlight.Add(1)
-		got, st, err := s.n.t.TransferIn(s.ctx, s.ep, buf)
 		k := s.tickets.Add(1) - 1
+		got, st, err := s.n.t.TransferIn(s.ctx, s.ep, buf)
 		got = min(max(got, 0), len(buf))
 		s.n.stats.rxInFlight.Add(-1)
 		if s.inflight.Add(-1) == 0 && s.killing.Load() {
 			s.drained()
 		}
-		s.turns.wait(k)
+		if !s.turns.waitUnless(k, s.n.removedCh) {
+			// The device is gone and an earlier transfer may never come back: drop this one
+			// without its turn (the token, if it ever comes, is not needed: the session is
+			// cancelled, so gate ends every slot).
+			s.n.stats.rxCancelled.Add(1)
+			continue
+		}
 		s.complete(buf[:got], st, err)
 		s.turns.pass(k)
 	}
@@ -144,7 +173,7 @@ func (s *rxSession) slot(i int) {
 }
 
 // exit ends a slot; the last one gives the buffers back and marks the session done. A slot
-// exits only after its last completion passed its turn on.
+// exits only after its last completion passed its turn on, or was released by the removal.
 func (s *rxSession) exit() {
 	if s.live.Add(-1) != 0 {
 		return
