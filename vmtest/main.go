@@ -168,11 +168,12 @@ func bench(ctx context.Context, cfg config, out io.Writer) (bool, error) {
 
 // guestOptions is what the guest driver reads from the run folder.
 func guestOptions(cfg config, bins programs) (result.Options, error) {
-	dir := filepath.Join(cfg.repo, "web")
-	if cfg.page == "plumbing" {
-		dir = filepath.Join(cfg.repo, "vmtest", "plumbing")
-	} else if _, err := os.Stat(filepath.Join(dir, "main.wasm")); err != nil {
-		return result.Options{}, fmt.Errorf("web/main.wasm is missing: run ./build.sh build first (./build.sh vmtest does)")
+	dir := filepath.Join(cfg.repo, "vmtest", "plumbing")
+	if cfg.page == "web" {
+		dir = filepath.Join(cfg.cache, "page")
+		if _, err := snapshotPage(filepath.Join(cfg.repo, "web"), dir); err != nil {
+			return result.Options{}, err
+		}
 	}
 	const chromium = "/usr/lib/chromium/chromium"
 	if _, err := os.Stat(chromium); err != nil {

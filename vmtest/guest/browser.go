@@ -68,12 +68,17 @@ func startServer(ctx context.Context, o serverOptions, log io.Writer) (*exec.Cmd
 
 type serverOptions struct{ binary, addr, dir string }
 
-// browser is headless Chromium driven over the DevTools protocol.
+// browser is headless Chromium driven over the DevTools protocol. Its first tab only keeps the
+// browser alive; the checks run in a tab of their own (newTab), so that a page that hangs its
+// renderer cannot take the next variant down with it.
 type browser struct {
-	ctx    context.Context // the tab's context: every action runs in it
+	first  context.Context // the first tab: closing it would close the browser
 	cancel context.CancelFunc
-	mu     sync.Mutex
-	log    io.Writer // console messages and exceptions of the page
+	log    io.Writer // console messages and exceptions of the pages
+
+	mu        sync.Mutex // guards tab and tabCancel, and the log
+	tab       context.Context
+	tabCancel context.CancelFunc
 }
 
 // startBrowser launches the real Chromium binary (Debian's wrapper script costs forks and adds
@@ -108,11 +113,12 @@ func startBrowser(parent context.Context, chromium string, log io.Writer) (*brow
 		}),
 	}
 	actx, acancel := chromedp.NewExecAllocator(parent, opts...)
-	tctx, tcancel := chromedp.NewContext(actx, chromedp.WithErrorf(func(f string, a ...any) {
-		fmt.Fprintf(log, "chromedp: "+f+"\n", a...)
-	}))
-	b := &browser{ctx: tctx, log: log}
-	b.cancel = func() { tcancel(); acancel(); os.RemoveAll(profile) }
+	tctx, tcancel := chromedp.NewContext(actx,
+		chromedp.WithErrorf(func(f string, a ...any) { fmt.Fprintf(log, "chromedp: "+f+"\n", a...) }),
+		// The DevTools socket can take longer than chromedp's 10 s to answer under TCG.
+		chromedp.WithBrowserOption(chromedp.WithDialTimeout(2*time.Minute)))
+	b := &browser{first: tctx, tab: tctx, log: log}
+	b.cancel = func() { b.closeTab(); tcancel(); acancel(); os.RemoveAll(profile) }
 	chromedp.ListenTarget(tctx, b.onEvent)
 	// The first Run starts the browser, which lives as long as the context it is given: so it
 	// gets the tab's own, and the wait for the browser is bounded by WSURLReadTimeout.
@@ -121,6 +127,32 @@ func startBrowser(parent context.Context, chromium string, log io.Writer) (*brow
 		return nil, fmt.Errorf("starting Chromium: %w", err)
 	}
 	return b, nil
+}
+
+// newTab closes the current checks tab, if any, and opens a fresh one (about:blank) in which
+// navigate and eval run from now on.
+func (b *browser) newTab() error {
+	b.closeTab()
+	tctx, cancel := chromedp.NewContext(b.first)
+	chromedp.ListenTarget(tctx, b.onEvent)
+	b.mu.Lock()
+	b.tab, b.tabCancel = tctx, cancel
+	b.mu.Unlock()
+	// The first Run on a tab's context creates the tab and ties its life to the context it is
+	// given, so it gets the tab's own context, never a shorter one derived from it.
+	return chromedp.Run(tctx)
+}
+
+// closeTab closes the checks tab, which ends its page and releases the devices it had open.
+// navigate and eval then run in the first tab again.
+func (b *browser) closeTab() {
+	b.mu.Lock()
+	cancel := b.tabCancel
+	b.tab, b.tabCancel = b.first, nil
+	b.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
 }
 
 // onEvent copies the page's console and uncaught exceptions into the log.
@@ -156,10 +188,13 @@ func (b *browser) eval(ctx context.Context, expr string, res any) error {
 	}))
 }
 
-// run runs actions in the tab, bounded by ctx: the tab's own context lives as long as the
-// browser, and ending a context derived from it only abandons the actions.
+// run runs actions in the current tab, bounded by ctx: the tab's own context lives until the
+// tab is closed, and ending a context derived from it only abandons the actions.
 func (b *browser) run(ctx context.Context, actions ...chromedp.Action) error {
-	tctx, cancel := context.WithCancel(b.ctx)
+	b.mu.Lock()
+	tab := b.tab
+	b.mu.Unlock()
+	tctx, cancel := context.WithCancel(tab)
 	defer cancel()
 	if d, ok := ctx.Deadline(); ok {
 		var cancelDeadline context.CancelFunc
@@ -169,6 +204,15 @@ func (b *browser) run(ctx context.Context, actions ...chromedp.Action) error {
 	stop := context.AfterFunc(ctx, cancel)
 	defer stop()
 	return chromedp.Run(tctx, actions...)
+}
+
+// screenshot saves a PNG of the current tab.
+func (b *browser) screenshot(ctx context.Context, path string) error {
+	var png []byte
+	if err := b.run(ctx, chromedp.CaptureScreenshot(&png)); err != nil {
+		return err
+	}
+	return os.WriteFile(path, png, 0o644)
 }
 
 func (b *browser) close() { b.cancel() }

@@ -34,11 +34,17 @@ const (
 // product runs the issue's checks of the real page on one variant.
 func (e *variantEnv) product(ctx context.Context) error {
 	v, r := e.v, e.r
-	if err := e.br.navigate(ctx, e.origin+"/"); err != nil {
-		return stop("page", "%v", err)
+	navCtx, cancel := context.WithTimeout(ctx, apiTimeout)
+	defer cancel()
+	if err := e.br.navigate(navCtx, e.origin+"/"); err != nil {
+		return stop("page", "loading %s/: %v; the page shows %q", e.origin, err, e.pageText(ctx))
 	}
-	if err := pollUntil(ctx, apiTimeout, func() (bool, error) { return e.hasAPI(ctx) }); err != nil {
-		return stop("page", "window.webminiport did not appear: %v", err)
+	if err := e.waitAPI(ctx); err != nil {
+		shot := filepath.Join(e.runDir, "screenshot-"+v.Name+".png")
+		if serr := e.br.screenshot(context.Background(), shot); serr != nil {
+			shot = "none: " + serr.Error()
+		}
+		return stop("page", "window.webminiport did not appear: %v; the page shows %q (screenshot %s)", err, e.pageText(ctx), shot)
 	}
 	e.log.progressf("%s: page loaded; waiting for the adapter", v.Name)
 
@@ -48,7 +54,7 @@ func (e *variantEnv) product(ctx context.Context) error {
 		return s.Source == "usb" && s.Adapter.State == "Running" && s.Adapter.Link == "connected"
 	})
 	if err != nil {
-		return stop("adapter", "not Running with link up: %v (last state: %s)", err, adapterLine(s))
+		return stop("adapter", "not Running with link up: %v (last state: %s; log: %s)", err, adapterLine(s), logTail(s))
 	}
 	r.Add("adapter", s.Adapter.Driver == v.Driver && s.Adapter.VIDPID == "1d6b:0104" &&
 		strings.EqualFold(s.Adapter.MAC, v.HostMAC),
@@ -405,6 +411,60 @@ func (e *variantEnv) unplug(ctx context.Context) error {
 	return nil
 }
 
+// waitAPI waits for window.webminiport, logging what the page shows every 20 s meanwhile.
+func (e *variantEnv) waitAPI(ctx context.Context) error {
+	t0, next := time.Now(), 20*time.Second
+	return pollUntil(ctx, apiTimeout, func() (bool, error) {
+		if time.Since(t0) > next {
+			next += 20 * time.Second
+			e.log.logf("%s: %.0fs and no window.webminiport yet; the page shows %q", e.v.Name, time.Since(t0).Seconds(), e.pageText(ctx))
+		}
+		return e.hasAPI(ctx)
+	})
+}
+
+// pageText is the page's status line, or the start of its text, for a report of a page that
+// did not come up. It gives up after a few seconds, also when ctx has ended: the page may be
+// what hangs, and a report is wanted all the same.
+func (e *variantEnv) pageText(context.Context) string {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var text string
+	err := e.br.eval(ctx, `(() => {
+		const el = document.getElementById("status") || document.body;
+		return document.readyState + ": " + (el ? el.textContent.trim().slice(0, 300) : "");
+	})()`, &text)
+	if err != nil {
+		return "(unreadable: " + err.Error() + ")"
+	}
+	return text
+}
+
+// warmUp loads the page once before any gadget exists, in a tab of its own, and waits for its
+// API and its virtual adapter. The first load in a fresh VM pays for TCG translating
+// Chromium's WebAssembly compiler and its USB service; a variant's load after it takes seconds,
+// so the page's own short wait for getDevices at start is not what the variants measure.
+func warmUp(ctx context.Context, log *logger, br *browser, origin string) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*apiTimeout)
+	defer cancel()
+	defer br.closeTab()
+	if err := br.newTab(); err != nil {
+		return err
+	}
+	e := &variantEnv{log: log, br: br, v: result.Variant{Name: "warm-up"}, origin: origin}
+	if err := br.navigate(ctx, origin+"/"); err != nil {
+		return fmt.Errorf("loading the page: %w", err)
+	}
+	if err := e.waitAPI(ctx); err != nil {
+		return fmt.Errorf("window.webminiport did not appear: %v; the page shows %q", err, e.pageText(ctx))
+	}
+	s, err := e.waitState(ctx, runningTimeout, func(s *pageState) bool { return s.Adapter.State == "Running" })
+	if err != nil {
+		return fmt.Errorf("no adapter Running: %v (%s)", err, adapterLine(s))
+	}
+	return nil
+}
+
 // lastFrame is the number of the newest frame in the table (0 when it is empty).
 func (e *variantEnv) lastFrame(ctx context.Context) (uint64, error) {
 	rows, err := e.frames(ctx, 1)
@@ -461,6 +521,15 @@ func adapterLine(s *pageState) string {
 		line += ", error: " + a.Error
 	}
 	return line
+}
+
+// logTail is the end of the adapter's log, for a report.
+func logTail(s *pageState) string {
+	if s == nil || len(s.Adapter.Log) == 0 {
+		return "empty"
+	}
+	l := s.Adapter.Log
+	return strings.Join(l[max(0, len(l)-8):], " | ")
 }
 
 func poolsLine(s *pageState) string {

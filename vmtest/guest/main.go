@@ -104,6 +104,14 @@ func run(optionsPath, logPath string) error {
 		}
 		defer br.close()
 		log.progressf("Chromium up in %.0fs", time.Since(t0).Seconds())
+		if opts.Page == "web" {
+			t0 = time.Now()
+			if err := warmUp(ctx, log, br, origin); err != nil {
+				log.progressf("warm-up load of the page failed after %.0fs: %v", time.Since(t0).Seconds(), err)
+			} else {
+				log.progressf("warm-up load of the page done in %.0fs", time.Since(t0).Seconds())
+			}
+		}
 	}
 
 	failed := 0
@@ -147,8 +155,8 @@ func runVariant(ctx context.Context, log *logger, br *browser, opts result.Optio
 	g, err := createGadget(v)
 	if g != nil {
 		defer func() {
-			// Leave the page first, so that no transfer is pending when the device goes.
-			br.navigate(context.Background(), "about:blank")
+			// Close the page first, so that no transfer is pending when the device goes.
+			br.closeTab()
 			if err := g.remove(); err != nil {
 				log.logf("%s: removing the gadget: %v", v.Name, err)
 			}
@@ -170,6 +178,10 @@ func runVariant(ctx context.Context, log *logger, br *browser, opts result.Optio
 	defer dhcp.stop()
 	r.Add("gadget", true, "%s on %s, %s %s/%s", g.function, g.udc, g.ifname, gadgetCIDR, v.DevMAC)
 
+	if err := br.newTab(); err != nil {
+		r.Add("browser tab", false, "%v", err)
+		return r
+	}
 	env := &variantEnv{log: log, br: br, v: v, g: g, dhcp: dhcp, origin: origin, runDir: runDir, r: r}
 	if opts.Page == "plumbing" {
 		err = env.plumbing(ctx)

@@ -16,14 +16,15 @@ import (
 type pageState struct {
 	Source  string `json:"source"`
 	Adapter struct {
-		State       string `json:"state"`
-		Initialized bool   `json:"initialized"`
-		Driver      string `json:"driver"`
-		VIDPID      string `json:"vidpid"`
-		MAC         string `json:"mac"`
-		Link        string `json:"link"`
-		Removed     bool   `json:"removed"`
-		Error       string `json:"error"`
+		State       string   `json:"state"`
+		Initialized bool     `json:"initialized"`
+		Driver      string   `json:"driver"`
+		VIDPID      string   `json:"vidpid"`
+		MAC         string   `json:"mac"`
+		Link        string   `json:"link"`
+		Removed     bool     `json:"removed"`
+		Error       string   `json:"error"`
+		Log         []string `json:"log"`
 	} `json:"adapter"`
 	Pools []struct {
 		Name      string         `json:"name"`
