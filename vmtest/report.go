@@ -33,7 +33,7 @@ func report(ctx context.Context, out io.Writer, cfg config, runDir string, vmErr
 		r := &result.Result{Variant: v}
 		if err := result.ReadJSON(filepath.Join(runDir, result.ResultFile(v)), r); err != nil {
 			r.Add("result file", false, "none from the guest (%v): the variant did not finish; see %s", err, filepath.Join(runDir, "serial.log"))
-		} else if cfg.page == "web" {
+		} else if cfg.page == "web" && result.ExportsPcap(v) {
 			checkPcap(ctx, r, filepath.Join(runDir, result.PcapFile(v)))
 		}
 		rs = append(rs, r)

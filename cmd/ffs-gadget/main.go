@@ -276,7 +276,16 @@ func udcSpeed(udc string) (usbnic.Speed, error) {
 	if err != nil {
 		return usbnic.SpeedUnknown, err
 	}
-	switch s := strings.TrimSpace(string(b)); s {
+	sp, err := parseSpeed(string(b))
+	if err != nil {
+		return sp, fmt.Errorf("UDC %s: %w", udc, err)
+	}
+	return sp, nil
+}
+
+// parseSpeed reads a speed as usb_speed_string writes it.
+func parseSpeed(text string) (usbnic.Speed, error) {
+	switch s := strings.TrimSpace(text); s {
 	case "full-speed":
 		return usbnic.SpeedFull, nil
 	case "high-speed":
@@ -284,6 +293,6 @@ func udcSpeed(udc string) (usbnic.Speed, error) {
 	case "super-speed", "super-speed-plus":
 		return usbnic.SpeedSuper, nil
 	default:
-		return usbnic.SpeedUnknown, fmt.Errorf("UDC %s runs at %q", udc, s)
+		return usbnic.SpeedUnknown, fmt.Errorf("the link runs at %q", s)
 	}
 }

@@ -5,6 +5,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -59,7 +61,7 @@ func (e *ffsRun) page(ctx context.Context) error {
 	}
 	s, err = pe.waitState(ctx, stepTimeout, func(s *pageState) bool { return s.Station.Address != "" })
 	if err != nil {
-		return stop("DHCP lease", "the page holds no address: %v (station: %+v)", err, stationOf(s))
+		return stop("DHCP lease", "the page holds no address: %v (station: %+v); %s", err, stationOf(s), e.dhcpSeen(ctx, pe, s))
 	}
 	e.r.DHCP = s.Station.Address
 	e.r.Add("DHCP lease", strings.HasPrefix(s.Station.Address, "192.168.77."), "page bound %s from the model's gateway (%s)", s.Station.Address, s.Station.DHCP)
@@ -73,6 +75,17 @@ func (e *ffsRun) page(ctx context.Context) error {
 	if err := e.comparePageStats(ctx, pe); err != nil {
 		return err
 	}
+
+	// The whole run as a pcap, for tshark on the host (read before the unplug ends the session).
+	pcap, err := pe.exportPcap(ctx)
+	if err != nil {
+		return stop("pcap export", "%v", err)
+	}
+	path := filepath.Join(e.runDir, result.PcapFile(e.v.Name))
+	if err := os.WriteFile(path, pcap, 0o644); err != nil {
+		return stop("pcap export", "%v", err)
+	}
+	e.r.Add("pcap export", len(pcap) > 24, "%d bytes to %s", len(pcap), filepath.Base(path))
 
 	// Unplug: the program unbinds the gadget; the page must see the adapter go.
 	if err := e.g.stop(); err != nil {
@@ -112,4 +125,27 @@ func (e *ffsRun) comparePageStats(ctx context.Context, pe *variantEnv) error {
 		c.Setups, c.Stalls, c.LateStalls, c.Errors, e.g.log)
 	e.r.Add("bus", true, "%s speed; %d IN transfers (%d ZLPs), %d OUT", rep.Function.Speed, c.InTransfers, c.ZLPs, c.OutTransfers)
 	return nil
+}
+
+// dhcpSeen says, for a DHCP exchange that did not finish, how far the model's answers got: what
+// the model delivered, what the page's USB side took in, and the DHCP frames it decoded.
+func (e *ffsRun) dhcpSeen(ctx context.Context, pe *variantEnv, s *pageState) string {
+	var parts []string
+	if rep, err := e.g.report(); err == nil {
+		w := rep.Function.Device
+		parts = append(parts, fmt.Sprintf("the model delivered %d frames in %d IN transfers", w.RxFrames, rep.Function.Counters.InTransfers))
+	}
+	if s != nil {
+		parts = append(parts, fmt.Sprintf("the page took %d bulk-IN transfers, %d frames (fixup errors %d, frame errors %d)",
+			s.USB.RxTransfers, s.USB.RxFrames, s.USB.RxFixupErrors, s.USB.RxFrameErrors))
+	}
+	rows, _ := pe.frames(ctx, 50)
+	var dhcp []string
+	for _, f := range rows {
+		if f.Protocol == "DHCP" {
+			dhcp = append(dhcp, fmt.Sprintf("%d %s>%s %s", f.Number, f.Source, f.Destination, f.Info))
+		}
+	}
+	parts = append(parts, fmt.Sprintf("DHCP frames decoded: [%s]", strings.Join(dhcp, "; ")))
+	return strings.Join(parts, "; ")
 }

@@ -62,7 +62,8 @@ type FFSVariant struct {
 	MAC, GatewayMAC string
 	// LinkMbps and Duplex are what the driver must report through ethtool: the model's PHY
 	// and link partner for the ASIX chips; for CDC, the bit rate of the model's
-	// CONNECTION_SPEED_CHANGE (usbnet reports no duplex for it).
+	// CONNECTION_SPEED_CHANGE, and "half": usbnet_get_link_ksettings_internal sets no duplex,
+	// and the zeroed ethtool settings read as DUPLEX_HALF.
 	LinkMbps int
 	Duplex   string
 	// TxBytesFrames: the driver counts tx_bytes as frame bytes (cdc_ncm_tx_fixup gives usbnet a
@@ -87,10 +88,10 @@ var FFSVariants = []FFSVariant{
 		MAC: "00:0e:c6:87:72:11", GatewayMAC: "02:77:00:00:01:21", LinkMbps: 100, Duplex: "full", VIDPID: "0b95:7720",
 		About: "our AX88772 model (FunctionFS, high speed) under Linux's asix"},
 	{Name: "ffs-ecm", Model: "CDC-ECM", HostDriver: "cdc_ether", Group: GroupCDCEther, Unload: []string{"cdc_ether"},
-		MAC: "02:77:6d:00:10:01", GatewayMAC: "02:77:00:00:01:31", LinkMbps: 425, Duplex: "unknown", VIDPID: "1d6b:0104",
+		MAC: "02:77:6d:00:10:01", GatewayMAC: "02:77:00:00:01:31", LinkMbps: 425, Duplex: "half", VIDPID: "1d6b:0104",
 		About: "our CDC-ECM model (GadgetFS: FunctionFS refuses CDC descriptors) under Linux's cdc_ether"},
 	{Name: "ffs-ncm", Model: "CDC-NCM", HostDriver: "cdc_ncm", Group: GroupCDCNCM, Unload: []string{"cdc_ncm", "cdc_ether"},
-		MAC: "02:77:6d:00:10:02", GatewayMAC: "02:77:00:00:01:32", LinkMbps: 425, Duplex: "unknown", TxBytesFrames: true, VIDPID: "1d6b:0104",
+		MAC: "02:77:6d:00:10:02", GatewayMAC: "02:77:00:00:01:32", LinkMbps: 425, Duplex: "half", TxBytesFrames: true, VIDPID: "1d6b:0104",
 		About: "our CDC-NCM model (GadgetFS: FunctionFS refuses CDC descriptors) under Linux's cdc_ncm"},
 	{Name: "page-ax88179", Model: "AX88179", PageDriver: "ax88179_178a",
 		MAC: "00:0e:c6:81:79:13", GatewayMAC: "02:77:00:00:01:13", LinkMbps: 1000, Duplex: "full", VIDPID: "0b95:1790",
@@ -121,4 +122,11 @@ func init() {
 		Variants = append(Variants, Variant{Name: v.Name, Function: FFSFunction, Driver: driver,
 			HostMAC: v.MAC, DevMAC: v.GatewayMAC, About: v.About})
 	}
+}
+
+// ExportsPcap reports whether the variant's page exports a capture for tshark: every variant
+// with a page does; the ffs variants under a Linux host driver have none.
+func ExportsPcap(name string) bool {
+	v, ok := LookupFFSVariant(name)
+	return !ok || v.HostDriver == ""
 }
