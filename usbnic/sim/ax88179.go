@@ -436,15 +436,16 @@ func (m *ax88179) parseTx(data []byte) string {
 	}
 	l := int(binary.LittleEndian.Uint32(data))
 	hdr2 := binary.LittleEndian.Uint32(data[4:])
+	mss := int(hdr2 &^ ax179TxPadFlags)
 	switch {
 	case l < etherHeader:
 		return fmt.Sprintf("AX88179 TX: header length %d at offset 0 is shorter than an Ethernet header", l)
-	case l > m.maxFrame():
+	case mss == 0 && l > m.maxFrame():
 		return fmt.Sprintf("AX88179 TX: header length %d at offset 0 exceeds the %d-byte frame limit", l, m.maxFrame())
+	case mss != 0 && l > ax179TSOMax:
+		return fmt.Sprintf("AX88179 TX: header length %d at offset 0 exceeds the %d-byte TSO limit", l, ax179TSOMax)
 	case l > len(data)-8:
 		return fmt.Sprintf("AX88179 TX: header length %d at offset 0 exceeds the %d bytes after the header", l, len(data)-8)
-	case hdr2&^ax179TxPadFlags != 0:
-		return fmt.Sprintf("AX88179 TX: header 2 %#08x at offset 4 asks for TSO (MSS %d), which the model does not do", hdr2, hdr2&^ax179TxPadFlags)
 	}
 	switch extra := len(data) - 8 - l; {
 	case extra == 0:
@@ -454,6 +455,10 @@ func (m *ax88179) parseTx(data []byte) string {
 		return fmt.Sprintf("AX88179 TX: %d bytes after the %d-byte frame at offset %d", extra, l, 8+l)
 	}
 	f := data[8 : 8+l]
+	if mss != 0 {
+		// TX header 2 carries the MSS: segment (tso.go).
+		return m.p.transmitTSO(f, mss, m.maxFrame(), m.phy.up)
+	}
 	if coe := m.regs[ax179TxCOE]; coe != 0 {
 		f = m.p.scratch[:copy(m.p.scratch, f)]
 		fillChecksums(f, coe)
