@@ -468,8 +468,8 @@ func pcapReplay(tb *tab) {
 	if n != len(frames) {
 		tb.t.Fatalf("loadPcap resolved with %d, want %d frames", n, len(frames))
 	}
-	tb.waitState(5*time.Second, "the replay did not start", func(s session.State) bool { return s.Profile == "replay" })
-	deadline := time.Now().Add(10 * time.Second)
+	tb.waitState(15*time.Second, "the replay did not start", func(s session.State) bool { return s.Profile == "replay" })
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		got := ethertypeFrames(tb.t, tb.exportBytes("pcap"), 0x88b5)
 		if len(got) == len(frames) {

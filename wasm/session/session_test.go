@@ -67,7 +67,7 @@ func startBound(t *testing.T, s *Session, model, profile string) {
 	if err := s.StartVirtual(context.Background(), model, profile); err != nil {
 		t.Fatalf("StartVirtual(%s, %s): %v", model, profile, err)
 	}
-	waitFor(t, 5*time.Second, "no DHCP lease", func() bool { return s.Adapter().Station.Phase == station.PhaseBound })
+	waitFor(t, 30*time.Second, "no DHCP lease", func() bool { return s.Adapter().Station.Phase == station.PhaseBound })
 }
 
 func TestVirtualAdapterRunsWithALeaseAndFrames(t *testing.T) {
