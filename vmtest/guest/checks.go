@@ -29,6 +29,10 @@ const (
 	apiTimeout     = 4 * time.Minute
 	runningTimeout = 2 * time.Minute
 	stepTimeout    = 60 * time.Second
+	// The page's DHCP client backs off 2, 4, 8, 16, 32 s and takes a new transaction ID each
+	// time: when the machine is slow enough that an offer comes back after the next discover,
+	// only a later round binds.
+	dhcpTimeout = 2 * time.Minute
 )
 
 // product runs the checks of the real page on one variant.
@@ -50,23 +54,38 @@ func (e *variantEnv) product(ctx context.Context) error {
 
 	// 1. Found through getDevices (it was paired by policy and plugged in before the page
 	// loaded), the right minidriver, Running, link up, the gadget's MAC.
-	s, err := e.waitState(ctx, runningTimeout, func(s *pageState) bool {
+	running := func(s *pageState) bool {
 		return s.Source == "usb" && s.Adapter.State == "Running" && s.Adapter.Link == "connected"
-	})
+	}
+	s, err := e.waitState(ctx, runningTimeout, running)
 	if err != nil {
-		return stop("adapter", "not Running with link up: %v (last state: %s; log: %s)", err, adapterLine(s), logTail(s))
+		r.Add("found by getDevices", false, "not Running with link up: %v (last state: %s; log: %s)", err, adapterLine(s), logTail(s))
+		// The rest can still be checked: plugging the gadget in again must bring the page to it
+		// through the connect event.
+		if err := e.replug(); err != nil {
+			return stop("adapter", "%v", err)
+		}
+		if s, err = e.waitState(ctx, runningTimeout, running); err != nil {
+			return stop("adapter", "not Running after a replug either: %v (%s)", err, adapterLine(s))
+		}
+	} else {
+		r.Add("found by getDevices", true, "at load, %s", s.Adapter.Label)
 	}
 	r.Add("adapter", s.Adapter.Driver == v.Driver && s.Adapter.VIDPID == "1d6b:0104" &&
 		strings.EqualFold(s.Adapter.MAC, v.HostMAC),
 		"%s (want driver %s, 1d6b:0104, MAC %s)", adapterLine(s), v.Driver, v.HostMAC)
 	e.log.progressf("%s: %s", v.Name, adapterLine(s))
 
-	// 2. DHCP: the page's discover gets dnsmasq's offer, decoded in the frame table.
-	if err := e.send(ctx, "dhcp", map[string]any{}); err != nil {
-		return stop("DHCP", "%v", err)
+	// 2. DHCP: the page starts it itself once the link is up; its discover must get dnsmasq's
+	// offer, decoded in the frame table, and the page must end up bound. Asking again here
+	// would restart a client that may be half-way through.
+	if s.Station.DHCP == "none" {
+		if err := e.send(ctx, "dhcp", map[string]any{}); err != nil {
+			return stop("DHCP", "%v", err)
+		}
 	}
 	var offer frameRow
-	err = pollUntil(ctx, stepTimeout, func() (bool, error) {
+	err = pollUntil(ctx, dhcpTimeout, func() (bool, error) {
 		rows, err := e.frames(ctx, 500)
 		for _, f := range rows {
 			if f.Protocol == "DHCP" && strings.Contains(f.Info, "Offer") {
@@ -81,12 +100,13 @@ func (e *variantEnv) product(ctx context.Context) error {
 	if err != nil {
 		r.DHCP = "no offer"
 	}
-	r.Add("DHCP offer", err == nil && len(offers) > 0, "frame %d %q; dnsmasq: %s", offer.Number, offer.Info, strings.Join(offers, " | "))
-	s, err = e.waitState(ctx, stepTimeout, func(s *pageState) bool { return s.Station.Address != "" })
+	r.Add("DHCP offer", err == nil && len(offers) > 0, "frame %d %q; dnsmasq offered %d times", offer.Number, offer.Info, len(offers))
+	s, err = e.waitState(ctx, dhcpTimeout, func(s *pageState) bool { return s.Station.DHCP == "bound" })
 	if err != nil {
-		return stop("DHCP lease", "the page holds no address: %v (station: %+v)", err, stationOf(s))
+		return stop("DHCP lease", "the page is not bound: %v (station: %+v; dnsmasq: %s)", err, stationOf(s), strings.Join(e.dhcp.exchange(), " | "))
 	}
-	r.Add("DHCP lease", strings.HasPrefix(s.Station.Address, "192.168.77."), "page bound %s (%s)", s.Station.Address, s.Station.DHCP)
+	r.Add("DHCP lease", strings.HasPrefix(s.Station.Address, "192.168.77."), "page bound %s after %d discovers (dnsmasq: %s)",
+		s.Station.Address, e.dhcp.count("DHCPDISCOVER"), strings.Join(e.dhcp.exchange(), " | "))
 
 	// 3. ARP resolves the gadget.
 	mark, err := e.lastFrame(ctx)
@@ -380,15 +400,16 @@ func (e *variantEnv) unplug(ctx context.Context) error {
 		return nil
 	}
 	back := time.Since(tBind)
-	// The address may or may not survive the new bring-up; ask again as a user would.
-	if s.Station.Address == "" {
+	// A new bring-up starts DHCP again (or keeps the lease): wait for the page to be bound.
+	if s.Station.DHCP == "none" {
 		if err := e.send(ctx, "dhcp", map[string]any{}); err != nil {
 			return stop("replug", "%v", err)
 		}
-		if _, err := e.waitState(ctx, stepTimeout, func(s *pageState) bool { return s.Station.Address != "" }); err != nil {
-			e.r.Add("replug", false, "reconnected in %.1fs but no DHCP lease: %v", back.Seconds(), err)
-			return nil
-		}
+	}
+	if s, err = e.waitState(ctx, dhcpTimeout, func(s *pageState) bool { return s.Station.DHCP == "bound" }); err != nil {
+		e.r.Unplug = fmt.Sprintf("removed; back in %.1fs; no lease", back.Seconds())
+		e.r.Add("replug", false, "reconnected in %.1fs but not bound again: %v (station: %+v)", back.Seconds(), err, stationOf(s))
+		return nil
 	}
 	mark, err := e.lastFrame(ctx)
 	if err != nil {
@@ -463,6 +484,16 @@ func warmUp(ctx context.Context, log *logger, br *browser, origin string) error 
 		return fmt.Errorf("no adapter Running: %v (%s)", err, adapterLine(s))
 	}
 	return nil
+}
+
+// replug unbinds the gadget and binds it again: for the page, the adapter leaves and comes
+// back, which it learns through the disconnect and connect events.
+func (e *variantEnv) replug() error {
+	if err := e.g.unbind(); err != nil {
+		return err
+	}
+	time.Sleep(2 * time.Second)
+	return e.g.bind()
 }
 
 // lastFrame is the number of the newest frame in the table (0 when it is empty).

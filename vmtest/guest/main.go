@@ -197,6 +197,9 @@ func runVariant(ctx context.Context, log *logger, br *browser, opts result.Optio
 			r.Add("run", false, "%v", err)
 		}
 	}
+	if !r.Passed() && opts.Page == "web" {
+		env.saveDebug()
+	}
 	return r
 }
 

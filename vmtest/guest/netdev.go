@@ -102,11 +102,31 @@ func startDNSMasq(ifname, dir, variant string) (*dnsmasq, error) {
 }
 
 // offered reports the DHCPOFFER lines dnsmasq logged.
-func (d *dnsmasq) offered() []string {
+func (d *dnsmasq) offered() []string { return d.lines("DHCPOFFER") }
+
+// count is how many times dnsmasq logged a message of the kind ("DHCPDISCOVER").
+func (d *dnsmasq) count(kind string) int { return len(d.lines(kind)) }
+
+// exchange is the DHCP conversation as dnsmasq logged it, one short entry per message.
+func (d *dnsmasq) exchange() []string {
+	var out []string
+	for _, l := range d.lines("DHCP") {
+		// "Nov 25 16:31:09 dnsmasq-dhcp[377]: 3303797644 DHCPACK(usb0) 192.168.77.119 ..."
+		f := strings.Fields(l)
+		if len(f) >= 6 && strings.HasPrefix(f[5], "DHCP") && strings.Contains(f[5], "(") {
+			kind, _, _ := strings.Cut(f[5], "(")
+			out = append(out, f[2]+" "+kind+" xid "+f[4])
+		}
+	}
+	return out
+}
+
+// lines are the lines of dnsmasq's log that contain s.
+func (d *dnsmasq) lines(s string) []string {
 	b, _ := os.ReadFile(d.log)
 	var lines []string
 	for _, l := range strings.Split(string(b), "\n") {
-		if strings.Contains(l, "DHCPOFFER") {
+		if strings.Contains(l, s) {
 			lines = append(lines, strings.TrimSpace(l))
 		}
 	}

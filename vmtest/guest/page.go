@@ -7,7 +7,10 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"time"
+
+	"webminiport/vmtest/internal/result"
 )
 
 // The page's API as the checks use it: window.webminiport, documented with the page.
@@ -16,6 +19,7 @@ import (
 type pageState struct {
 	Source  string `json:"source"`
 	Adapter struct {
+		Label       string   `json:"label"`
 		State       string   `json:"state"`
 		Initialized bool     `json:"initialized"`
 		Driver      string   `json:"driver"`
@@ -156,5 +160,30 @@ func (e *variantEnv) waitState(ctx context.Context, d time.Duration, cond func(*
 			return s, ctx.Err()
 		case <-time.After(500 * time.Millisecond):
 		}
+	}
+}
+
+// saveDebug writes what the page knows — its whole state() and the newest frames — into
+// debug-<variant>.json in the run folder, for a variant that failed. It gives up after a few
+// seconds, also when the variant's context has ended: a report is wanted all the same.
+func (e *variantEnv) saveDebug() {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var dump struct {
+		State  json.RawMessage `json:"state"`
+		Frames json.RawMessage `json:"frames"`
+	}
+	var raw string
+	err := e.br.eval(ctx, `JSON.stringify({state: window.webminiport.state(), frames: window.webminiport.frames(300)})`, &raw)
+	if err == nil {
+		err = json.Unmarshal([]byte(raw), &dump)
+	}
+	path := filepath.Join(e.runDir, "debug-"+e.v.Name+".json")
+	if err != nil {
+		e.log.logf("%s: no debug dump: %v", e.v.Name, err)
+		return
+	}
+	if err := result.WriteJSON(path, dump); err != nil {
+		e.log.logf("%s: no debug dump: %v", e.v.Name, err)
 	}
 }
