@@ -373,6 +373,11 @@ func (e *ffsRun) hostDriver(ctx context.Context) error {
 	e.log.progressf("%s: %d of %d echo replies", e.v.Name, replies, requests)
 	arp := arpEntry(wireGateway)
 	e.r.Add("ARP", strings.EqualFold(arp, e.fv.GatewayMAC), "%s is at %q in the neighbour table (want %s)", wireGateway, arp, e.fv.GatewayMAC)
+	if err := e.burst(ctx); err != nil {
+		return err
+	}
+	addr, err := lookupGateway(ctx)
+	e.r.Add("DNS over UDP", err == nil && addr == wireGateway, "%s A %s from %s%s", wireDNSName, addr, wireDNS, errSuffix(err))
 
 	if err := e.compareHostStats(ctx, ifname); err != nil {
 		return err
@@ -411,6 +416,34 @@ func arpEntry(ip string) string {
 		}
 	}
 	return ""
+}
+
+// Burst size: enough 1442-byte frames to fill more than one AX88179 aggregate (18 KiB at
+// SuperSpeed, 22 KiB at high speed), many 2 KiB AX88772 bursts and several NCM NTBs.
+const burstCount, burstSize = 20, 1400
+
+// burst sends echo requests back to back, so the model has several replies at once: the host
+// driver must unpack multi-frame transfers. It reports how many frames came per bulk-IN
+// transfer.
+func (e *ffsRun) burst(ctx context.Context) error {
+	time.Sleep(600 * time.Millisecond) // the program's stats file catches up with the pings
+	before, err := e.g.report()
+	if err != nil {
+		return stop("burst", "%v", err)
+	}
+	got, err := burstToGateway(ctx, burstCount, burstSize)
+	time.Sleep(600 * time.Millisecond) // the program's stats file catches up
+	after, rerr := e.g.report()
+	if rerr != nil {
+		return stop("burst", "%v", rerr)
+	}
+	frames := after.Function.Device.RxFrames - before.Function.Device.RxFrames
+	transfers := after.Function.Counters.InTransfers - before.Function.Counters.InTransfers
+	e.r.Add("burst", err == nil && got == burstCount, "%d of %d echo replies of %d bytes sent back to back; the model delivered %d frames in %d IN transfers (interrupt ones included)%s",
+		got, burstCount, 14+20+8+burstSize, frames, transfers, errSuffix(err))
+	e.r.Requests += burstCount
+	e.r.Replies += got
+	return nil
 }
 
 // compareHostStats compares the driver's interface counters with the model's, once both are
@@ -458,5 +491,11 @@ func (e *ffsRun) compareHostStats(ctx context.Context, ifname string) error {
 		c.Setups, c.Stalls, c.LateStalls, c.Cancelled, c.Errors, e.g.log)
 	e.r.Add("bus", true, "%s speed; %d IN transfers (%d ZLPs), %d OUT; %d enables, %d suspends",
 		rep.Function.Speed, c.InTransfers, c.ZLPs, c.OutTransfers, c.Enables, c.Suspends)
+	// The wire checks every IPv4 header and UDP checksum the adapter puts on it: a model that
+	// filled an offloaded checksum wrongly shows up here.
+	w := rep.Wire
+	e.r.Add("frames on the wire", w.Malformed == 0 && w.FromHost.Frames == m.TxFrames,
+		"the network took %d frames from the adapter, %d malformed (a length, version or checksum check failed), %d no peer answered",
+		w.FromHost.Frames, w.Malformed, w.Ignored)
 	return nil
 }

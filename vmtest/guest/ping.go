@@ -104,3 +104,49 @@ func awaitReply(c net.PacketConn, buf, req []byte) (bool, error) {
 		return true, nil
 	}
 }
+
+// burstToGateway sends n echo requests of size bytes to the gateway back to back, then collects
+// the replies: the network answers them together, so the adapter has several frames to pack
+// into one bulk-IN transfer (AX88179 aggregates, AX88772 stream records spanning transfers, NCM
+// NTBs with several datagrams). It returns how many replies came back intact.
+func burstToGateway(ctx context.Context, n, size int) (int, error) {
+	c, err := net.ListenPacket("ip4:icmp", "0.0.0.0")
+	if err != nil {
+		return 0, err
+	}
+	defer c.Close()
+	dst := &net.IPAddr{IP: net.ParseIP(wireGateway)}
+	id := uint16(os.Getpid()) ^ 0x5555
+	want := map[uint16][]byte{}
+	for seq := uint16(1); int(seq) <= n; seq++ {
+		req := echoRequest(id, seq, size)
+		if _, err := c.WriteTo(req, dst); err != nil {
+			return 0, err
+		}
+		want[seq] = req
+	}
+	got := 0
+	buf := make([]byte, 2048)
+	if err := c.SetReadDeadline(time.Now().Add(replyTimeout)); err != nil {
+		return 0, err
+	}
+	for len(want) > 0 && ctx.Err() == nil {
+		m, _, err := c.ReadFrom(buf)
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			break
+		}
+		if err != nil {
+			return got, err
+		}
+		r := buf[:m]
+		if len(r) < 8 || r[0] != 0 || binary.BigEndian.Uint16(r[4:]) != id {
+			continue
+		}
+		seq := binary.BigEndian.Uint16(r[6:])
+		if req, ok := want[seq]; ok && string(r[8:]) == string(req[8:]) {
+			delete(want, seq)
+			got++
+		}
+	}
+	return got, nil
+}
