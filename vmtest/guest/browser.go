@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/chromedp/cdproto/debugger"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 )
@@ -213,6 +214,46 @@ func (b *browser) screenshot(ctx context.Context, path string) error {
 		return err
 	}
 	return os.WriteFile(path, png, 0o644)
+}
+
+// pausedStack is for a page that no longer answers: it pauses the tab's JavaScript (V8 takes
+// the debugger's pause even in the middle of a loop that never yields, such as a Go goroutine
+// that spins under js/wasm, where nothing preempts it) and returns the function names of the
+// stack it stopped on, innermost first.
+func (b *browser) pausedStack(ctx context.Context) ([]string, error) {
+	b.mu.Lock()
+	tab := b.tab
+	b.mu.Unlock()
+	paused := make(chan []string, 1)
+	lctx, stopListening := context.WithCancel(tab)
+	defer stopListening()
+	chromedp.ListenTarget(lctx, func(ev any) {
+		if e, ok := ev.(*debugger.EventPaused); ok {
+			var names []string
+			for _, f := range e.CallFrames {
+				names = append(names, f.FunctionName)
+			}
+			select {
+			case paused <- names:
+			default:
+			}
+		}
+	})
+	err := b.run(ctx, chromedp.ActionFunc(func(ctx context.Context) error {
+		if _, err := debugger.Enable().Do(ctx); err != nil {
+			return err
+		}
+		return debugger.Pause().Do(ctx)
+	}))
+	if err != nil {
+		return nil, err
+	}
+	select {
+	case names := <-paused:
+		return names, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("the page did not pause: %w", ctx.Err())
+	}
 }
 
 func (b *browser) close() { b.cancel() }

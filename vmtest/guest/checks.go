@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -524,6 +525,9 @@ func pollUntil(ctx context.Context, d time.Duration, cond func() (bool, error)) 
 		ok, err := cond()
 		if ok {
 			return nil
+		}
+		if errors.Is(err, errNoAnswer) {
+			return err
 		}
 		if time.Now().After(deadline) {
 			if err != nil {

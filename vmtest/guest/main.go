@@ -197,7 +197,9 @@ func runVariant(ctx context.Context, log *logger, br *browser, opts result.Optio
 			r.Add("run", false, "%v", err)
 		}
 	}
-	if !r.Passed() && opts.Page == "web" {
+	if env.hung {
+		env.reportHang()
+	} else if !r.Passed() && opts.Page == "web" {
 		env.saveDebug()
 	}
 	return r
@@ -213,6 +215,7 @@ type variantEnv struct {
 	origin string
 	runDir string
 	r      *result.Result
+	hung   bool // a call into the page went unanswered (variantEnv.call)
 }
 
 // stepError ends a variant's checks: the named step could not go on.

@@ -6,8 +6,10 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"webminiport/vmtest/internal/result"
@@ -86,19 +88,45 @@ type frameRow struct {
 	Info        string  `json:"info"`
 }
 
+// evalTimeout bounds one call into the page. Every call of the checks returns at once when
+// the page works (the slow ones return promises that settle within it), so a call that takes
+// longer means that the page's thread no longer runs: the variant then stops at once, instead
+// of each later step waiting out its own timeout.
+const evalTimeout = 90 * time.Second
+
+// errNoAnswer is what a call returns when the page did not answer within evalTimeout.
+var errNoAnswer = errors.New("the page did not answer within " + evalTimeout.String())
+
+// call evaluates expr in the page like browser.eval, bounded by evalTimeout.
+// Once the page has not answered, every later call fails at once: it would not answer either.
+func (e *variantEnv) call(ctx context.Context, expr string, res any) error {
+	head, _, _ := strings.Cut(strings.TrimSpace(expr), "\n")
+	if e.hung {
+		return fmt.Errorf("%w: %.80s", errNoAnswer, head)
+	}
+	cctx, cancel := context.WithTimeout(ctx, evalTimeout)
+	defer cancel()
+	err := e.br.eval(cctx, expr, res)
+	if err != nil && cctx.Err() != nil && ctx.Err() == nil {
+		e.hung = true
+		return fmt.Errorf("%w: %.80s", errNoAnswer, head)
+	}
+	return err
+}
+
 // asValue makes a JSON string or a plain object from the API into a plain value for the
 // DevTools protocol to return.
 const asValue = `(v => typeof v === "string" ? JSON.parse(v) : v)`
 
 func (e *variantEnv) hasAPI(ctx context.Context) (bool, error) {
 	var ok bool
-	err := e.br.eval(ctx, `typeof window.webminiport === "object" && typeof window.webminiport.state === "function"`, &ok)
+	err := e.call(ctx, `typeof window.webminiport === "object" && typeof window.webminiport.state === "function"`, &ok)
 	return ok, err
 }
 
 func (e *variantEnv) state(ctx context.Context) (*pageState, error) {
 	var s pageState
-	if err := e.br.eval(ctx, asValue+`(window.webminiport.state())`, &s); err != nil {
+	if err := e.call(ctx, asValue+`(window.webminiport.state())`, &s); err != nil {
 		return nil, fmt.Errorf("webminiport.state(): %w", err)
 	}
 	return &s, nil
@@ -106,7 +134,7 @@ func (e *variantEnv) state(ctx context.Context) (*pageState, error) {
 
 func (e *variantEnv) frames(ctx context.Context, n int) ([]frameRow, error) {
 	var rows []frameRow
-	if err := e.br.eval(ctx, fmt.Sprintf(asValue+`(window.webminiport.frames(%d))`, n), &rows); err != nil {
+	if err := e.call(ctx, fmt.Sprintf(asValue+`(window.webminiport.frames(%d))`, n), &rows); err != nil {
 		return nil, fmt.Errorf("webminiport.frames(%d): %w", n, err)
 	}
 	return rows, nil
@@ -120,7 +148,7 @@ func (e *variantEnv) send(ctx context.Context, kind string, opts map[string]any)
 	}
 	expr := fmt.Sprintf(`Promise.resolve(window.webminiport.send(%q, %s)).then(() => true)`, kind, b)
 	var ok bool
-	if err := e.br.eval(ctx, expr, &ok); err != nil {
+	if err := e.call(ctx, expr, &ok); err != nil {
 		return fmt.Errorf("webminiport.send(%q, %s): %w", kind, b, err)
 	}
 	return nil
@@ -134,7 +162,7 @@ func (e *variantEnv) exportPcap(ctx context.Context) ([]byte, error) {
 		return btoa(s);
 	})`
 	var b64 string
-	if err := e.br.eval(ctx, expr, &b64); err != nil {
+	if err := e.call(ctx, expr, &b64); err != nil {
 		return nil, fmt.Errorf("webminiport.exportPcap(\"pcap\"): %w", err)
 	}
 	return base64.StdEncoding.DecodeString(b64)
@@ -148,6 +176,9 @@ func (e *variantEnv) waitState(ctx context.Context, d time.Duration, cond func(*
 		s, err := e.state(ctx)
 		if err == nil && cond(s) {
 			return s, nil
+		}
+		if errors.Is(err, errNoAnswer) {
+			return s, err
 		}
 		if time.Now().After(deadline) {
 			if err != nil {
@@ -181,9 +212,23 @@ func (e *variantEnv) saveDebug() {
 	path := filepath.Join(e.runDir, "debug-"+e.v.Name+".json")
 	if err != nil {
 		e.log.logf("%s: no debug dump: %v", e.v.Name, err)
+		e.reportHang()
 		return
 	}
 	if err := result.WriteJSON(path, dump); err != nil {
 		e.log.logf("%s: no debug dump: %v", e.v.Name, err)
 	}
+}
+
+// reportHang records where a page that stopped answering is stuck, as a failed check: the
+// innermost frames of its JavaScript and WebAssembly stack.
+func (e *variantEnv) reportHang() {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	stack, err := e.br.pausedStack(ctx)
+	if err != nil {
+		e.r.Add("page hung", false, "the page does not answer and could not be paused: %v", err)
+		return
+	}
+	e.r.Add("page hung", false, "the page does not answer; paused in %s", strings.Join(stack[:min(len(stack), 12)], " < "))
 }
