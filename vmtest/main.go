@@ -137,7 +137,7 @@ func bench(ctx context.Context, cfg config, out io.Writer) (bool, error) {
 	if err := os.MkdirAll(runDir, 0o755); err != nil {
 		return false, err
 	}
-	opts, err := guestOptions(cfg, bins)
+	opts, err := guestOptions(cfg, k, bins)
 	if err != nil {
 		return false, err
 	}
@@ -167,7 +167,7 @@ func bench(ctx context.Context, cfg config, out io.Writer) (bool, error) {
 }
 
 // guestOptions is what the guest driver reads from the run folder.
-func guestOptions(cfg config, bins programs) (result.Options, error) {
+func guestOptions(cfg config, k *kernel, bins programs) (result.Options, error) {
 	dir := filepath.Join(cfg.repo, "vmtest", "plumbing")
 	if cfg.page == "web" {
 		dir = filepath.Join(cfg.cache, "page")
@@ -179,7 +179,17 @@ func guestOptions(cfg config, bins programs) (result.Options, error) {
 	if _, err := os.Stat(chromium); err != nil {
 		return result.Options{}, fmt.Errorf("%s is missing: the guest runs Debian's Chromium from the host root (apt-get install -y chromium)", chromium)
 	}
+	var dummyHCD string
+	for _, m := range k.modules {
+		if filepath.Base(m) == "dummy_hcd.ko" {
+			dummyHCD = filepath.Join(k.modDir, m)
+		}
+	}
+	if dummyHCD == "" {
+		return result.Options{}, fmt.Errorf("the guest's modules have no dummy_hcd.ko: %v", k.modules)
+	}
 	return result.Options{
+		DummyHCD: dummyHCD,
 		Variants: cfg.variants,
 		Page:     cfg.page,
 		PageDir:  dir,

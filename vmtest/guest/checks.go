@@ -72,9 +72,13 @@ func (e *variantEnv) product(ctx context.Context) error {
 	} else {
 		r.Add("found by getDevices", true, "at load, %s", s.Adapter.Label)
 	}
+	speed := "high"
+	if v.FullSpeed {
+		speed = "full"
+	}
 	r.Add("adapter", s.Adapter.Driver == v.Driver && s.Adapter.VIDPID == "1d6b:0104" &&
-		strings.EqualFold(s.Adapter.MAC, v.HostMAC),
-		"%s (want driver %s, 1d6b:0104, MAC %s)", adapterLine(s), v.Driver, v.HostMAC)
+		strings.EqualFold(s.Adapter.MAC, v.HostMAC) && s.Adapter.BusSpeed == speed,
+		"%s, %s speed (want driver %s, 1d6b:0104, MAC %s, %s speed)", adapterLine(s), s.Adapter.BusSpeed, v.Driver, v.HostMAC, speed)
 	e.log.progressf("%s: %s", v.Name, adapterLine(s))
 
 	// 2. DHCP: the page starts it itself once the link is up; its discover must get dnsmasq's

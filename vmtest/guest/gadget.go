@@ -3,11 +3,12 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -59,9 +60,6 @@ func createGadget(v result.Variant) (*gadget, error) {
 		{filepath.Join(cfg, "MaxPower"), "100"},
 		{filepath.Join(cfg, "strings", "0x409"), ""},
 		{filepath.Join(cfg, "strings", "0x409", "configuration"), strings.ToUpper(v.Function)},
-	}
-	if v.QMult != 0 {
-		steps = append(steps, struct{ path, value string }{filepath.Join(fn, "qmult"), strconv.Itoa(v.QMult)})
 	}
 	for _, s := range steps {
 		if s.value == "" {
@@ -155,4 +153,17 @@ func waitFor(d time.Duration, cond func() bool) error {
 		time.Sleep(50 * time.Millisecond)
 	}
 	return nil
+}
+
+// reloadDummyHCD unloads dummy_hcd and loads it again from module with params: its speed
+// parameters are read only at load time. No gadget may exist meanwhile.
+func reloadDummyHCD(ctx context.Context, module string, params ...string) error {
+	if out, err := exec.CommandContext(ctx, "rmmod", "dummy_hcd").CombinedOutput(); err != nil {
+		return fmt.Errorf("rmmod dummy_hcd: %w: %s", err, out)
+	}
+	args := append([]string{module}, params...)
+	if out, err := exec.CommandContext(ctx, "insmod", args...).CombinedOutput(); err != nil {
+		return fmt.Errorf("insmod %s: %w: %s", strings.Join(args, " "), err, out)
+	}
+	return waitFor(20*time.Second, func() bool { _, err := findUDC(); return err == nil })
 }

@@ -151,6 +151,19 @@ func runVariant(ctx context.Context, log *logger, br *browser, opts result.Optio
 	ctx, cancel := context.WithTimeout(ctx, variantTimeout)
 	defer cancel()
 
+	if v.FullSpeed {
+		if err := reloadDummyHCD(ctx, opts.DummyHCD, "is_high_speed=0"); err != nil {
+			r.Add("dummy_hcd", false, "loading it for full speed: %v", err)
+			return r
+		}
+		log.progressf("%s: dummy_hcd reloaded at full speed", v.Name)
+		defer func() {
+			// Back to the default high speed for the variants after this one.
+			if err := reloadDummyHCD(context.Background(), opts.DummyHCD); err != nil {
+				log.progressf("%s: reloading dummy_hcd at high speed: %v", v.Name, err)
+			}
+		}()
+	}
 	log.progressf("%s: creating the %s gadget (%s)", v.Name, v.Function, v.About)
 	g, err := createGadget(v)
 	if g != nil {

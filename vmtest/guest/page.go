@@ -28,6 +28,7 @@ type pageState struct {
 		VIDPID      string   `json:"vidpid"`
 		MAC         string   `json:"mac"`
 		Link        string   `json:"link"`
+		BusSpeed    string   `json:"busSpeed"`
 		Removed     bool     `json:"removed"`
 		Error       string   `json:"error"`
 		Log         []string `json:"log"`

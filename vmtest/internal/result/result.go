@@ -31,6 +31,7 @@ type Options struct {
 	Server   string   `json:"server"`   // our server, built on the host
 	Chromium string   `json:"chromium"` // the real binary, not Debian's wrapper script
 	Port     int      `json:"port"`     // the server's port on the guest's 127.0.0.1
+	DummyHCD string   `json:"dummyHCD"` // dummy_hcd.ko, for variants that reload it
 }
 
 // Variant is one gadget configuration the page is tested against.
@@ -40,10 +41,12 @@ type Variant struct {
 	Driver   string // the minidriver the page must bind
 	HostMAC  string // host_addr: the adapter's MAC as the page must report it (iMACAddress)
 	DevMAC   string // dev_addr: the gadget's own usb0, which ARP must resolve
-	// QMult is u_ether's queue length multiplier (0: the kernel's default, 5). 1 leaves the
-	// gadget two OUT requests instead of ten, so our sends queue up behind it.
-	QMult int
-	About string // one line for the table
+	// FullSpeed reloads dummy_hcd with is_high_speed=0 for this variant: the device enumerates
+	// at full speed, with 64-byte bulk packets instead of 512, which moves every rule that
+	// depends on the packet size (short packets and ZLPs, the NTB size that must not be a
+	// multiple of it).
+	FullSpeed bool
+	About     string // one line for the table
 }
 
 // Variants are the gadget configurations, in the order the bench runs them.
@@ -54,9 +57,9 @@ var Variants = []Variant{
 	{Name: "ncm", Function: "ncm", Driver: "cdc_ncm",
 		HostMAC: "02:77:6d:00:00:02", DevMAC: "02:77:6d:00:01:02",
 		About: "CDC-NCM (f_ncm), defaults"},
-	{Name: "ncm-qmult1", Function: "ncm", Driver: "cdc_ncm", QMult: 1,
+	{Name: "ncm-fullspeed", Function: "ncm", Driver: "cdc_ncm", FullSpeed: true,
 		HostMAC: "02:77:6d:00:00:03", DevMAC: "02:77:6d:00:01:03",
-		About: "CDC-NCM (f_ncm), qmult=1: two gadget OUT requests"},
+		About: "CDC-NCM (f_ncm) at full speed: 64-byte bulk packets"},
 }
 
 // VariantNames lists the known variants in order.

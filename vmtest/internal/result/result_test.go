@@ -74,7 +74,7 @@ func TestReadJSONNamesTheFile(t *testing.T) {
 func TestPrintTableAlignsColumnsAndMarksFailures(t *testing.T) {
 	ok := &Result{Variant: "ecm", FramesIn: 40, FramesOut: 38, Replies: 24, Requests: 24, Seconds: 61}
 	ok.Add("x", true, "")
-	bad := &Result{Variant: "ncm-qmult1"}
+	bad := &Result{Variant: "ncm-fullspeed"}
 	var b bytes.Buffer
 	PrintTable(&b, []*Result{ok, bad})
 	lines := strings.Split(strings.TrimRight(b.String(), "\n"), "\n")
