@@ -32,7 +32,7 @@ commands:
   fuzz [seconds]   run every fuzz target for the given time each (default 60), one at a time
   vmtest [args]    the page against Linux's CDC-ECM/NCM gadgets in real Chromium in a QEMU VM
                    (installs QEMU, busybox-static, kmod, cpio, dnsmasq; kernel cached in .cache/vm;
-                   args go to vmtest/: -variants ecm,ncm,ncm-qmult1  -page plumbing  -timeout 25m)
+                   args go to vmtest/: -variants ecm,ncm,ncm-fullspeed  -page plumbing  -timeout 25m)
   help             this text
 
 environment:
