@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -242,4 +243,56 @@ func TestGadgetInSaysWhenTheBusNeedsAZeroLengthPacket(t *testing.T) {
 			t.Errorf("a full burst: %d bytes, zlp %v; want 2048 and no ZLP", len(got), zlp)
 		}
 	})
+}
+
+// gadgetFlood is an AX88179 on the device side of a high-speed bus, its receiver on, a flood
+// of size-byte frames on its wire.
+func gadgetFlood(t testing.TB, size int) *Gadget {
+	t.Helper()
+	g := NewGadget(AX88179, newFlood(frame(ax179MAC, size, 0)), usbnic.SpeedHigh, WithLinkDelay(time.Millisecond))
+	gadgetVendorOut(t, g, 0x01, 0x26, 2, []byte{0x20, 0x00})
+	gadgetIn(t, g, 0x81)
+	gadgetVendorOut(t, g, 0x01, 0x0B, 2, []byte{0x88, 0x02})
+	gadgetVendorOut(t, g, 0x01, 0x22, 2, []byte{0x33, 0x01})
+	return g
+}
+
+// The device side's per-transfer path allocates nothing: an IN aggregate, an OUT frame.
+func TestGadgetTransfersAllocateNothing(t *testing.T) {
+	g := gadgetFlood(t, 64)
+	buf := make([]byte, 64<<10)
+	out := append([]byte{60, 0, 0, 0, 0, 0, 0, 0}, frame(peerMAC, 60, 0)...)
+	allocs := testing.AllocsPerRun(100, func() {
+		if _, _, err := g.In(bg, 0x82, buf); err != nil {
+			t.Fatal(err)
+		}
+		if err := g.Out(0x03, out); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("%.1f allocations per IN and OUT transfer", allocs)
+	}
+}
+
+// BenchmarkGadgetIn is the device side of a bulk-IN flood: one AX88179 aggregate per
+// iteration, built from the wire.
+func BenchmarkGadgetIn(b *testing.B) {
+	for _, size := range []int{64, 1514} {
+		b.Run(fmt.Sprintf("%dB", size), func(b *testing.B) {
+			g := gadgetFlood(b, size)
+			buf := make([]byte, 64<<10)
+			before := g.Stats()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				if _, _, err := g.In(bg, 0x82, buf); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			after := g.Stats()
+			b.ReportMetric(float64(after.RxFrames-before.RxFrames)/b.Elapsed().Seconds(), "frames/s")
+		})
+	}
 }
