@@ -87,13 +87,24 @@ func deviceLabel(d *webusb.Device) string {
 	return fmt.Sprintf("USB adapter %04x:%04x", d.VendorID(), d.ProductID())
 }
 
-// attach brings the adapter up in place of whatever runs now.
+// attach brings the adapter up in place of whatever runs now. When it cannot come up (a kernel
+// driver holds it, no permission, unplugged meanwhile) the error and its fix stay in the adapter
+// bar and the virtual adapter of the picker's model runs again, so the page never ends up with
+// nothing running; plugging the adapter in again retries it.
 func (u *usbLink) attach(d *webusb.Device) {
 	u.mu.Lock()
 	u.current = d
 	u.mu.Unlock()
+	model := u.p.modelEl.Get("value").String()
 	u.p.run("USB adapter "+deviceLabel(d), func() error {
-		return u.p.s.AttachUSB(context.Background(), d, deviceLabel(d))
+		err := u.p.s.AttachUSB(context.Background(), d, deviceLabel(d))
+		if err == nil {
+			return nil
+		}
+		if verr := u.p.s.StartVirtual(context.Background(), model, "idle"); verr != nil {
+			return errors.Join(err, fmt.Errorf("and the virtual adapter did not come back: %w", verr))
+		}
+		return err
 	})
 }
 

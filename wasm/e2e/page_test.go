@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
@@ -64,6 +65,7 @@ func suite(t *testing.T, m mode) {
 	t.Run("PairFakeUSB", func(t *testing.T) { pairFakeUSB(t, m) })
 	t.Run("ReconnectGrantedUSB", func(t *testing.T) { reconnectGrantedUSB(t, m) })
 	t.Run("PlatformErrorHasItsFix", func(t *testing.T) { platformErrorHasItsFix(t, m) })
+	t.Run("GrantedAdapterFailsAtLoad", func(t *testing.T) { grantedAdapterFailsAtLoad(t, m) })
 	if !m.dark {
 		t.Run("ShippedPageHasNoFake", shippedPageHasNoFake)
 	}
@@ -357,8 +359,13 @@ func exportReadBack(tb *tab) {
 		tb.t.Fatalf("frames(%d) gave %d rows", st.Ring.Held, len(rows))
 	}
 	dir := tb.t.TempDir()
+	downloads := filepath.Join(dir, "downloads")
+	tb.run("allowing downloads", browser.SetDownloadBehavior(browser.SetDownloadBehaviorBehaviorAllow).WithDownloadPath(downloads))
 	for _, format := range []string{"pcap", "pcapng"} {
 		file := tb.exportBytes(format)
+		if saved := tb.download("#save-"+format, downloads, "."+format); !bytes.Equal(saved, file) {
+			tb.t.Fatalf("the Save %s button wrote %d bytes that differ from exportPcap's %d", format, len(saved), len(file))
+		}
 		lengths := readWithPcapgo(tb.t, format, file)
 		if len(lengths) != len(rows) {
 			tb.t.Fatalf("%s: pcapgo read %d frames, the page holds %d", format, len(lengths), len(rows))
@@ -389,6 +396,32 @@ func exportReadBack(tb *tab) {
 				}
 			}
 		}
+	}
+}
+
+// download clicks a save button and returns the file it downloaded into dir, whose name ends in
+// suffix.
+func (tb *tab) download(button, dir, suffix string) []byte {
+	tb.t.Helper()
+	tb.click(button)
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		names, _ := filepath.Glob(filepath.Join(dir, "webminiport-*"+suffix))
+		if len(names) > 0 {
+			b, err := os.ReadFile(names[0])
+			if err != nil {
+				tb.t.Fatal(err)
+			}
+			if err := os.Remove(names[0]); err != nil {
+				tb.t.Fatal(err)
+			}
+			return b
+		}
+		if time.Now().After(deadline) {
+			entries, _ := os.ReadDir(dir)
+			tb.t.Fatalf("%s downloaded no *%s file into %s within 15 s (it holds %d entries)", button, suffix, dir, len(entries))
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 
@@ -573,7 +606,33 @@ func platformErrorHasItsFix(t *testing.T, m mode) {
 			t.Fatalf("the Linux kernel-driver error does not mention %q:\n%s", want, msg)
 		}
 	}
+	tb.waitState(15*time.Second, "the virtual adapter did not come back after the failed pairing", func(s session.State) bool {
+		return running(s) && s.Source == "virtual"
+	})
+	if tb.text("#ad-error") != msg {
+		t.Fatalf("the error left the adapter bar when the virtual adapter came back: %q", tb.text("#ad-error"))
+	}
 	tb.screenshot("usb-error")
+}
+
+// grantedAdapterFailsAtLoad: a previously paired adapter that cannot be claimed at load (a kernel
+// driver holds it) shows its fix while the virtual adapter runs; plugged in again, it comes up.
+func grantedAdapterFailsAtLoad(t *testing.T, m mode) {
+	tb := openPage(t, m, "fake", "?fakeusb=AX88772&granted=1&fail=claimInterface")
+	tb.waitJS(`!document.getElementById("ad-error").hidden && document.getElementById("ad-error").textContent.includes("Fix:")`,
+		15*time.Second, "a paired adapter refused at load gave no error with its fix")
+	tb.waitState(15*time.Second, "the virtual adapter did not run after the paired adapter failed at load", func(s session.State) bool {
+		return running(s) && s.Source == "virtual"
+	})
+	if msg := tb.text("#ad-error"); !strings.Contains(msg, "asix") {
+		t.Fatalf("the kernel-driver error does not name the asix driver:\n%s", msg)
+	}
+	tb.eval("webminiportFake.unplug()", nil)
+	tb.eval("webminiportFake.replug()", nil)
+	tb.waitState(15*time.Second, "the adapter plugged in again did not take over from the virtual one", func(s session.State) bool {
+		return running(s) && s.Source == "usb" && s.Adapter.Driver == "asix"
+	})
+	tb.waitJS(`document.getElementById("ad-error").hidden`, 5*time.Second, "the error stayed after the adapter came up")
 }
 
 func shippedPageHasNoFake(t *testing.T) {
