@@ -27,7 +27,8 @@ import (
 //
 // The order in which calls return says nothing: natively a goroutine can be descheduled after
 // the transport finished its transfer and before it returns, and a later transfer returns
-// first. The ticket is drawn before the call, when no data has been taken yet. Under js/wasm a
+// first. The ticket is drawn before the call, when no data has been taken yet, and after any
+// wait the transport asks for (SubmitPacer). Under js/wasm a
 // goroutine runs until it blocks, so the call reaches the browser's queue before any other
 // slot runs and ticket order is queue order, exactly. Natively the calls of several slots race
 // from the ticket into the transport's queue: when the transport serializes its entry with a
@@ -149,7 +150,11 @@ func (n *NIC) startRxLocked() *rxSession {
 func (s *rxSession) slot(i int) {
 	buf := s.bufs[i]
 	var timer *time.Timer // throttle waits; made on the first one
+	pacer, _ := s.n.t.(SubmitPacer)
 	for s.gate(&timer) {
+		if pacer != nil && pacer.WaitSubmit(s.ctx) != nil {
+			continue // the session is over: gate says so
+		}
 		s.inflight.Add(1)
 		s.n.stats.rxInFlight.Add(1)
 		k := s.tickets.Add(1) - 1

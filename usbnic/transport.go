@@ -152,3 +152,13 @@ type Transport interface {
 	// Disconnected is closed when the device goes away (unplug, USBConnectionEvent "disconnect").
 	Disconnected() <-chan struct{}
 }
+
+// SubmitPacer is implemented by a transport whose bulk-IN submissions must sometimes wait (the
+// page shares the browser's one thread between receiving and drawing). The core calls
+// WaitSubmit before a receive slot draws its ticket, never between the ticket and TransferIn: a
+// wait there would let transfers with later tickets reach the device's queue first, and the
+// completions, handed on in ticket order, would wait for one another forever. WaitSubmit returns
+// an error only when ctx is done.
+type SubmitPacer interface {
+	WaitSubmit(ctx context.Context) error
+}

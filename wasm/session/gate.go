@@ -73,19 +73,16 @@ func (g *Gate) Waits() uint64 {
 	return g.waits
 }
 
-// gatedTransport is a transport whose bulk-IN submissions pass the gate first.
+// gatedTransport is a transport whose bulk-IN submissions pass the gate first: the core calls
+// WaitSubmit before each receive transfer (usbnic.SubmitPacer). Interrupt transfers (link
+// notifications) and everything else go straight through.
 type gatedTransport struct {
 	usbnic.Transport
 	gate *Gate
 }
 
-// TransferIn waits for the gate, then submits.
-func (t gatedTransport) TransferIn(ctx context.Context, ep uint8, buf []byte) (int, usbnic.Status, error) {
-	if err := t.gate.Wait(ctx); err != nil {
-		return 0, usbnic.StatusOK, err
-	}
-	return t.Transport.TransferIn(ctx, ep, buf)
-}
+// WaitSubmit implements usbnic.SubmitPacer.
+func (t gatedTransport) WaitSubmit(ctx context.Context) error { return t.gate.Wait(ctx) }
 
 // gated wraps t with g, or returns t when g is nil.
 func gated(t usbnic.Transport, g *Gate) usbnic.Transport {
