@@ -90,7 +90,15 @@ func (e *variantEnv) product(ctx context.Context) error {
 		}
 	}
 	var offer frameRow
+	lastReport := time.Now()
 	err = pollUntil(ctx, dhcpTimeout, func() (bool, error) {
+		if time.Since(lastReport) > 15*time.Second {
+			// A slow exchange says how far USB got: transfers done, frames, errors.
+			lastReport = time.Now()
+			if s, err := e.state(ctx); err == nil {
+				e.log.progressf("%s: waiting for the DHCP offer: %s; log: %s", v.Name, usbLine(s), logTail(s))
+			}
+		}
 		rows, err := e.frames(ctx, 500)
 		for _, f := range rows {
 			if f.Protocol == "DHCP" && strings.Contains(f.Info, "Offer") {
@@ -563,6 +571,15 @@ func adapterLine(s *pageState) string {
 }
 
 // logTail is the end of the adapter's log, for a report.
+// usbLine is the page's USB counters in one line.
+func usbLine(s *pageState) string {
+	u := s.USB
+	return fmt.Sprintf("rx %d/%d in flight, %d sessions, %d transfers %d frames, %d empty %d cancelled %d errors %d stalls %d babbles (fixup %d, frame %d); "+
+		"tx %d transfers %d frames %d errors; %d interrupt transfers",
+		u.RxInFlight, u.RxQueue, u.RxSessions, u.RxTransfers, u.RxFrames, u.RxEmpty, u.RxCancelled, u.RxErrors, u.RxStalls, u.RxBabbles,
+		u.RxFixupErrors, u.RxFrameErrors, u.TxTransfers, u.TxFrames, u.TxErrors, u.IntrTransfers)
+}
+
 func logTail(s *pageState) string {
 	if s == nil || len(s.Adapter.Log) == 0 {
 		return "empty"

@@ -49,6 +49,8 @@ type pageState struct {
 		RxNoBuffer                                       uint64
 	} `json:"statistics"`
 	USB struct {
+		RxQueue, RxInFlight                                                    int
+		RxSessions, RxCancelled, RxEmpty, RxStalls, RxBabbles, IntrTransfers   uint64
 		RxTransfers, RxFrames, RxBytes, TxTransfers, TxFrames, TxBytes, TxZLPs uint64
 		RxErrors, RxFixupErrors, RxFrameErrors, TxErrors                       uint64
 		TxDropped                                                              uint64
