@@ -89,45 +89,65 @@ func navigatorUSB() (*webusb.USB, error) {
 	return webusb.New(fake.JS())
 }
 
-// frameTimes keeps the work time of the last animation frames, for webminiportFake.perf().
+// frameTimes keeps the last animation frames, for webminiportFake.perf().
 var frameTimes struct {
-	mu   sync.Mutex
-	ms   [4096]float64
-	n    int // frames recorded since the last reset
-	head int
+	mu     sync.Mutex
+	frames [4096]frameTime
+	n      int // frames recorded since the last reset
+	head   int
+	last   time.Time // the start of the frame before
 }
 
+// frameTime is one animation frame: the work of the page's frame() (the command buffer applied
+// included; Chromium's style, layout and paint after it are not), the interval since the frame
+// before began, and the receive path's budget after it.
+type frameTime struct{ work, interval, budget float64 }
+
 func init() {
-	frameObserver = func(d time.Duration) {
+	frameObserver = func(start time.Time, work, budget time.Duration) {
+		ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 		frameTimes.mu.Lock()
-		frameTimes.ms[frameTimes.head] = float64(d) / float64(time.Millisecond)
-		frameTimes.head = (frameTimes.head + 1) % len(frameTimes.ms)
+		f := &frameTimes.frames[frameTimes.head]
+		f.work, f.budget, f.interval = ms(work), ms(budget), 0
+		if !frameTimes.last.IsZero() {
+			f.interval = ms(start.Sub(frameTimes.last))
+		}
+		frameTimes.last = start
+		frameTimes.head = (frameTimes.head + 1) % len(frameTimes.frames)
 		frameTimes.n++
 		frameTimes.mu.Unlock()
 	}
 }
 
-// perf is webminiportFake.perf(reset): the work time of the animation frames since the last
-// reset (at most the last 4096) as p50, p99 and max in milliseconds, and the Go heap: live bytes
-// after collecting and the memory the runtime holds.
+// perf is webminiportFake.perf(reset): for the animation frames since the last reset (at most the
+// last 4096), the p50, p99 and max of their work in milliseconds, the p50 and p99 of the interval
+// between them and the median budget of the receive path; and the Go heap: live bytes after
+// collecting and the memory the runtime holds.
 func perf(_ js.Value, args []js.Value) any {
 	frameTimes.mu.Lock()
-	n := min(frameTimes.n, len(frameTimes.ms))
-	ms := make([]float64, 0, n)
+	n := min(frameTimes.n, len(frameTimes.frames))
+	work := make([]float64, 0, n)
+	interval := make([]float64, 0, n)
+	budget := make([]float64, 0, n)
 	for i := range n {
-		ms = append(ms, frameTimes.ms[(frameTimes.head-1-i+2*len(frameTimes.ms))%len(frameTimes.ms)])
+		f := frameTimes.frames[(frameTimes.head-1-i+2*len(frameTimes.frames))%len(frameTimes.frames)]
+		work = append(work, f.work)
+		budget = append(budget, f.budget)
+		if f.interval > 0 {
+			interval = append(interval, f.interval)
+		}
 	}
 	count := frameTimes.n
 	if len(args) > 0 && args[0].Truthy() {
 		frameTimes.n = 0
 	}
 	frameTimes.mu.Unlock()
-	slices.Sort(ms)
-	q := func(f float64) float64 {
-		if len(ms) == 0 {
+	q := func(v []float64, f float64) float64 {
+		if len(v) == 0 {
 			return 0
 		}
-		return ms[min(int(f*float64(len(ms))), len(ms)-1)]
+		slices.Sort(v)
+		return v[min(int(f*float64(len(v))), len(v)-1)]
 	}
 	// Two collections: objects with finalizers (every js.Value that holds an object has one) live
 	// through the first and are freed by the second.
@@ -135,6 +155,7 @@ func perf(_ js.Value, args []js.Value) any {
 	runtime.GC()
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
-	return map[string]any{"frames": count, "p50": q(0.50), "p99": q(0.99), "max": q(1),
+	return map[string]any{"frames": count, "p50": q(work, 0.50), "p99": q(work, 0.99), "max": q(work, 1),
+		"intervalP50": q(interval, 0.50), "intervalP99": q(interval, 0.99), "budget": q(budget, 0.5),
 		"heapLive": float64(m.HeapAlloc), "sys": float64(m.Sys)}
 }

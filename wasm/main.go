@@ -23,8 +23,9 @@ import (
 	"webminiport/wasm/session"
 )
 
-// gateBudget is how long the receive path may run between two animation frames (16.7 ms at
-// 60 Hz): most of the frame, leaving the page a few milliseconds to draw and take input.
+// gateBudget is how long the receive path may run between two animation frames at first (16.7 ms
+// at 60 Hz): most of the frame, leaving the page a few milliseconds to draw and take input. The
+// gate then adapts it to how long the page's frames really take.
 const gateBudget = 11 * time.Millisecond
 
 func main() {

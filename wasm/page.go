@@ -73,6 +73,7 @@ type page struct {
 	mark    ui.RGBA
 	raf     js.Func
 	rafCall js.Value
+	perfNow js.Value // performance.now, on the clock of the animation frames' timestamps
 	dpr     float64
 }
 
@@ -126,12 +127,15 @@ func newPage(s *session.Session, gate *session.Gate) *page {
 
 // start begins the render loop and the listeners that follow the window.
 func (p *page) start() {
-	p.raf = js.FuncOf(func(js.Value, []js.Value) any {
-		p.frame()
+	p.raf = js.FuncOf(func(_ js.Value, args []js.Value) any {
+		// The timestamp requestAnimationFrame passes is the display frame's time (ms).
+		p.frame(time.Duration(args[0].Float() * float64(time.Millisecond)))
 		p.rafCall.Invoke(p.raf)
 		return nil
 	})
 	p.rafCall = js.Global().Get("requestAnimationFrame")
+	perf := js.Global().Get("performance")
+	p.perfNow = perf.Get("now").Call("bind", perf)
 	p.win.AddEventListener("resize", false, func(dom.Event) { p.resized() })
 	mq := js.Global().Call("matchMedia", "(prefers-color-scheme: dark)")
 	mq.Call("addEventListener", "change", js.FuncOf(func(js.Value, []js.Value) any {
@@ -448,18 +452,19 @@ func await(promise js.Value) (js.Value, error) {
 	return r.v, r.err
 }
 
-// frameObserver, when set, is told how long each animation frame's work took. Only the page
-// built for tests sets it (fakeusb.go), to measure the render loop under load.
-var frameObserver func(time.Duration)
+// frameObserver, when set, is told when each animation frame's work began, how long it took and
+// the receive path's budget after it. Only the page built for tests sets it (fakeusb.go), to
+// measure the render loop under load.
+var frameObserver func(start time.Time, work, budget time.Duration)
 
 // ---- the render loop --------------------------------------------------------------------------
 
-// frame draws one animation frame: one Sample, the changes it brings into the command buffer,
-// one batch to JavaScript. Then the receive path gets its next turn.
-func (p *page) frame() {
+// frame draws the animation frame of display time at: one Sample, the changes it brings into
+// the command buffer, one batch to JavaScript. Then the receive path gets its next turn.
+func (p *page) frame(at time.Duration) {
 	now := time.Now()
 	if frameObserver != nil {
-		defer func() { frameObserver(time.Since(now)) }()
+		defer func() { frameObserver(now, time.Since(now), p.gate.Budget()) }()
 	}
 	p.s.Sample(&p.smp)
 	if p.smp.Gen != p.pools.gen {
@@ -476,13 +481,13 @@ func (p *page) frame() {
 		p.nextSpk = now.Add(sparkEvery)
 		p.sparks.sample(now, &p.smp)
 	}
-	p.table.draw(&p.smp)
+	p.table.draw(&p.smp, now)
 	if !now.Before(p.nextViews) {
 		p.nextViews = now.Add(viewsEvery)
 		p.drawViews()
 	}
 	p.r.flush()
-	p.gate.Tick()
+	p.gate.Tick(at, time.Duration(p.perfNow.Invoke().Float()*float64(time.Millisecond))-at)
 }
 
 // drawState is the part of the adapter bar that follows every frame: the NDIS state and what

@@ -4,6 +4,7 @@ package main
 
 import (
 	"errors"
+	"math"
 	"strconv"
 	"strings"
 	"syscall/js"
@@ -24,6 +25,13 @@ const (
 	// while the page stays smooth.
 	filterScanPerFrame = 4000
 	numCols            = 7
+	// followEvery is how often the table redraws while it follows the newest frames and nothing
+	// else (scrolling, a selection, a filter, a resize) asks for a redraw. Under a flood every
+	// row changes in every animation frame, faster than anyone reads; restyling a whole table of
+	// new text 60 times a second cost Chromium's layout, paint and commit more main-thread time
+	// than everything else on the page together, time the receive path then did not get. Ten
+	// redraws a second still look live.
+	followEvery = 100 * time.Millisecond
 )
 
 // rowSlot is one row element of the virtual table, reused for whichever frame scrolls into it.
@@ -56,6 +64,8 @@ type frameTable struct {
 	setTop    float64 // the scrollTop the page set last, to tell the user's scrolling apart
 	follow    bool
 	height    float32
+	drawn     time.Time // the last redraw
+	dirty     bool      // something other than new frames changed what the table shows
 
 	filter  *capture.Filter
 	index   *ui.FrameIndex
@@ -92,6 +102,9 @@ func newFrameTable(p *page) *frameTable {
 		if t.follow && t.scrollTop < t.setTop-2 {
 			t.follow = false // the user scrolled up: stop following
 		}
+		if math.Abs(t.scrollTop-t.setTop) > 1 {
+			t.dirty = true // not the scrolling the table did itself while following
+		}
 		return nil
 	}))
 	p.doc.GetElementByID("frames-scroll").AddEventListener("click", false, func(ev dom.Event) {
@@ -113,6 +126,7 @@ func newFrameTable(p *page) *frameTable {
 	})
 	p.doc.GetElementByID("follow").AddEventListener("change", false, func(dom.Event) {
 		t.follow = p.byID("follow").Get("checked").Bool()
+		t.dirty = true
 	})
 	p.doc.GetElementByID("filter").AddEventListener("input", false, func(dom.Event) {
 		t.setFilter(t.filterEl.Get("value").String())
@@ -141,6 +155,7 @@ func (t *frameTable) measure() {
 		t.rowH = 20
 	}
 	t.viewH = t.scroll.Get("clientHeight").Float()
+	t.dirty = true
 	t.ensureRows(int(t.viewH/t.rowH) + 2 + 2*overscan)
 }
 
@@ -171,9 +186,7 @@ func (t *frameTable) ensureRows(n int) {
 		t.rows = append(t.rows, s)
 	}
 	// The slot a row index maps to changes with the number of slots: redraw them all.
-	for _, s := range t.rows {
-		s.num = 0
-	}
+	t.resetRows()
 }
 
 // setFilter compiles a display filter; an error is shown at its position and the previous
@@ -207,10 +220,12 @@ func (t *frameTable) setFilter(expr string) {
 	t.resetRows()
 }
 
+// resetRows makes the next animation frame redraw every row.
 func (t *frameTable) resetRows() {
 	for _, s := range t.rows {
 		s.num = 0
 	}
+	t.dirty = true
 }
 
 // total returns the number of rows and the ring's first frame number.
@@ -271,13 +286,24 @@ func (t *frameTable) scan(st *capture.RingStats) {
 	t.scanned = to
 }
 
-// draw updates the table for this animation frame.
-func (t *frameTable) draw(smp *session.Sample) {
+// draw updates the table for the animation frame at now: the display filter's scan every
+// frame, the rows when something asks for it or, while following a busy ring, every followEvery.
+func (t *frameTable) draw(smp *session.Sample, now time.Time) {
 	o, p := t.p.ops, t.p
 	st := &smp.Ring
 	t.scan(st)
+	if t.follow && !t.dirty && now.Sub(t.drawn) < followEvery {
+		return
+	}
+	t.drawn, t.dirty = now, false
 	total := t.total(st)
-	w := ui.VisibleRows(t.scrollTop, t.viewH, t.rowH, total, overscan)
+	// Following, the table sits at the bottom and only scrolls when it redraws: the overscan
+	// rows above the viewport would never be seen.
+	over := overscan
+	if t.follow {
+		over = 0
+	}
+	w := ui.VisibleRows(t.scrollTop, t.viewH, t.rowH, total, over)
 	if h := float32(w.Height); h != t.height {
 		t.height = h
 		o.StylePx(t.spacerID, "height", h)
@@ -287,7 +313,7 @@ func (t *frameTable) draw(smp *session.Sample) {
 		if bottom > 0 && (t.scrollTop != bottom || t.setTop != bottom) {
 			t.scrollTop, t.setTop = bottom, bottom
 			o.ScrollTop(t.scrollID, float32(bottom))
-			w = ui.VisibleRows(t.scrollTop, t.viewH, t.rowH, total, overscan)
+			w = ui.VisibleRows(t.scrollTop, t.viewH, t.rowH, total, over)
 		}
 	}
 	o.Flag(t.followID, ui.FlagChecked, t.follow)
@@ -384,6 +410,7 @@ func (t *frameTable) key(k ui.Key) {
 // selectFrame shows frame num's layer tree and hex dump.
 func (t *frameTable) selectFrame(num uint64) {
 	t.selected = num
+	t.dirty = true
 	o := t.p.ops
 	f, ok := t.ring.Frame(num, nil)
 	if !ok {

@@ -432,7 +432,7 @@ func TestGate(t *testing.T) {
 		t.Fatalf("past the budget Wait returned %v before the tick", err)
 	case <-time.After(20 * time.Millisecond):
 	}
-	g.Tick()
+	g.Tick(0, 0)
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
@@ -447,17 +447,89 @@ func TestGate(t *testing.T) {
 	}
 }
 
+func TestGateBudgetCountsFromTheFrameTime(t *testing.T) {
+	now := time.Unix(0, 0)
+	g := NewGate(10*time.Millisecond, func() time.Time { return now })
+	g.Tick(0, 6*time.Millisecond) // the page's frame ended 6 ms after the frame's time
+	now = now.Add(3 * time.Millisecond)
+	if err := g.Wait(context.Background()); err != nil || g.Waits() != 0 {
+		t.Fatalf("9 ms after the frame's time: %v, %d waits", err, g.Waits())
+	}
+	now = now.Add(2 * time.Millisecond)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := g.Wait(ctx); err == nil || g.Waits() != 1 {
+		t.Fatalf("11 ms after the frame's time a submission did not wait: %v, %d waits", err, g.Waits())
+	}
+}
+
+func TestGateBudgetFollowsLateAndTimelyFrames(t *testing.T) {
+	g := NewGate(10*time.Millisecond, nil)
+	const frame = 16 * time.Millisecond
+	var at time.Duration
+	tick := func(after time.Duration) {
+		at += after
+		g.Tick(at, 0)
+	}
+	tick(0)
+	for range 64 {
+		tick(frame)
+	}
+	if b := g.Budget(); b != frame {
+		t.Fatalf("after 64 frames on time the budget is %v, want the whole %v period", b, frame)
+	}
+	tick(2 * frame)
+	if b, want := g.Budget(), frame*3/4; b != want {
+		t.Fatalf("after a late frame the budget is %v, want %v", b, want)
+	}
+	tick(frame)
+	if b, want := g.Budget(), frame*3/4+frame/64; b != want {
+		t.Fatalf("after a frame on time again the budget is %v, want %v", b, want)
+	}
+	for range 10 {
+		tick(frame * 3 / 2)
+	}
+	if b := g.Budget(); b != frame*3/4+frame/64+10*frame/64 {
+		t.Fatalf("frames half a period late count as on time: budget %v", b)
+	}
+	for range 20 {
+		tick(5 * frame)
+	}
+	if b, want := g.Budget(), frame/4; b != want {
+		t.Fatalf("after many late frames the budget is %v, want the floor %v", b, want)
+	}
+}
+
+func TestGateDoesNotLearnSlowFramesAsThePeriod(t *testing.T) {
+	now := time.Unix(0, 0)
+	g := NewGate(10*time.Millisecond, func() time.Time { return now })
+	for i := range 100 {
+		g.Tick(time.Duration(i)*50*time.Millisecond, 0) // every frame late: the receive path holds the thread
+	}
+	if b, want := g.Budget(), maxPeriod/4; b != want {
+		t.Fatalf("with every frame 50 ms apart the budget is %v, want %v (a quarter of the longest period assumed)", b, want)
+	}
+	now = now.Add(maxPeriod / 8)
+	if err := g.Wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if g.Waits() != 0 {
+		t.Fatal("a submission within the budget waited")
+	}
+}
+
 func TestGatedSessionStillRuns(t *testing.T) {
 	g := NewGate(2*time.Millisecond, nil)
 	stop := make(chan struct{})
 	defer close(stop)
 	go func() { // the page's animation frames
+		start := time.Now()
 		for {
 			select {
 			case <-stop:
 				return
 			case <-time.After(16 * time.Millisecond):
-				g.Tick()
+				g.Tick(time.Since(start), 0)
 			}
 		}
 	}()
