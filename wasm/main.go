@@ -30,6 +30,7 @@ const gateBudget = 11 * time.Millisecond
 
 func main() {
 	gate := session.NewGate(gateBudget, nil)
+	nudgeWhenHidden(gate)
 	s := session.New(session.Config{Ring: capture.NewRing(capture.RingConfig{}), Gate: gate})
 	p := newPage(s, gate)
 	p.installAPI()

@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -17,7 +18,9 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 	"github.com/google/gopacket"
@@ -66,6 +69,9 @@ func suite(t *testing.T, m mode) {
 	t.Run("ReconnectGrantedUSB", func(t *testing.T) { reconnectGrantedUSB(t, m) })
 	t.Run("PlatformErrorHasItsFix", func(t *testing.T) { platformErrorHasItsFix(t, m) })
 	t.Run("GrantedAdapterFailsAtLoad", func(t *testing.T) { grantedAdapterFailsAtLoad(t, m) })
+	if !m.dark {
+		t.Run("ReceivesWhileHidden", receivesWhileHidden)
+	}
 	if !m.dark {
 		t.Run("ShippedPageHasNoFake", shippedPageHasNoFake)
 	}
@@ -613,6 +619,32 @@ func platformErrorHasItsFix(t *testing.T, m mode) {
 		t.Fatalf("the error left the adapter bar when the virtual adapter came back: %q", tb.text("#ad-error"))
 	}
 	tb.screenshot("usb-error")
+}
+
+// receivesWhileHidden: with another tab in front the page gets no animation frames, and the
+// adapter must go on receiving (a capture tool keeps capturing in the background).
+func receivesWhileHidden(t *testing.T) {
+	tb := openPage(t, mode{name: "light"}, "shipped", "")
+	tb.waitState(10*time.Second, "Running", running)
+	tb.change("#profile", "flood64")
+	tb.waitState(10*time.Second, "the 64-byte flood did not start", func(s session.State) bool { return s.Profile == "flood64" })
+
+	other, cancel := chromedp.NewContext(tb.ctx) // a new tab in front of the page
+	defer cancel()
+	if err := chromedp.Run(other, chromedp.Navigate("about:blank"), chromedp.ActionFunc(func(ctx context.Context) error {
+		return target.ActivateTarget(chromedp.FromContext(ctx).Target.TargetID).Do(cdp.WithExecutor(ctx, chromedp.FromContext(ctx).Browser))
+	})); err != nil {
+		t.Fatalf("opening a tab in front: %v", err)
+	}
+	tb.waitJS(`document.visibilityState === "hidden"`, 10*time.Second, "the page did not become hidden behind the other tab")
+	time.Sleep(time.Second) // whatever was in flight when the frames stopped is done
+	before := tb.state().Stats.InBroadcastPkts + tb.state().Stats.InUcastPkts
+	time.Sleep(2 * time.Second)
+	after := tb.state().Stats.InBroadcastPkts + tb.state().Stats.InUcastPkts
+	if after-before < 1000 {
+		t.Fatalf("hidden for 2 s under a 64-byte flood the adapter received %d frames", after-before)
+	}
+	t.Logf("hidden: %d frames in 2 s", after-before)
 }
 
 // grantedAdapterFailsAtLoad: a previously paired adapter that cannot be claimed at load (a kernel

@@ -40,7 +40,9 @@ type Gate struct {
 	frame     time.Duration // the frame time of the last Tick
 	framed    bool          // frame is set
 	intervals [64]time.Duration
-	ticks     int // Ticks so far
+	ticks     int    // Ticks so far
+	onWait    func() // asks for a Nudge (OnWait)
+	asked     bool   // onWait ran since the last Tick or Nudge
 }
 
 // maxPeriod bounds the frame period the gate assumes: frames that never come faster than this (a
@@ -69,9 +71,25 @@ func (g *Gate) Tick(frame, since time.Duration) {
 	}
 	g.frame, g.framed = frame, true
 	g.opened = g.clock().Add(-max(since, 0))
+	g.release()
+	g.mu.Unlock()
+}
+
+// Nudge starts a budget and lets every waiting submission go, as Tick does, without an animation
+// frame: the budget stays as the frames set it. It keeps receive going in a hidden tab, which
+// gets no animation frames (OnWait).
+func (g *Gate) Nudge() {
+	g.mu.Lock()
+	g.opened = g.clock()
+	g.release()
+	g.mu.Unlock()
+}
+
+// release lets the waiters go. Called with g.mu held.
+func (g *Gate) release() {
 	close(g.open)
 	g.open = make(chan struct{})
-	g.mu.Unlock()
+	g.asked = false
 }
 
 // adapt sets the budget from the interval between the last two frames. Called with g.mu held.
@@ -109,13 +127,28 @@ func (g *Gate) Wait(ctx context.Context) error {
 	}
 	ch := g.open
 	g.waits++
+	ask := g.onWait != nil && !g.asked
+	g.asked = g.asked || ask
+	onWait := g.onWait
 	g.mu.Unlock()
+	if ask {
+		onWait()
+	}
 	select {
 	case <-ch:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// OnWait sets fn to run when a submission starts waiting and nothing has asked for a Nudge since
+// the last Tick or Nudge. The page uses it to nudge the gate itself where no animation frame will
+// come (a hidden tab). fn must not block; it runs on the waiting goroutine.
+func (g *Gate) OnWait(fn func()) {
+	g.mu.Lock()
+	g.onWait = fn
+	g.mu.Unlock()
 }
 
 // Waits returns how many submissions had to wait for a Tick.

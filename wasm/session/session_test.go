@@ -543,3 +543,48 @@ func TestGatedSessionStillRuns(t *testing.T) {
 		t.Fatal("a line-rate flood never waited for the gate")
 	}
 }
+
+func TestGateAsksForANudgeOncePerWait(t *testing.T) {
+	now := time.Unix(0, 0)
+	g := NewGate(10*time.Millisecond, func() time.Time { return now })
+	asked := 0
+	g.OnWait(func() { asked++ })
+	if err := g.Wait(context.Background()); err != nil || asked != 0 {
+		t.Fatalf("within the budget: %v, asked %d times", err, asked)
+	}
+	now = now.Add(11 * time.Millisecond)
+	done := make(chan error, 2)
+	for range 2 {
+		go func() { done <- g.Wait(context.Background()) }()
+	}
+	for deadline := time.Now().Add(5 * time.Second); g.Waits() < 2; {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of 2 submissions waiting", g.Waits())
+		}
+		time.Sleep(time.Millisecond)
+	}
+	g.Nudge()
+	for range 2 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if asked != 1 {
+		t.Fatalf("two waits before one nudge asked %d times, want once", asked)
+	}
+	if err := g.Wait(context.Background()); err != nil || asked != 1 {
+		t.Fatalf("a nudge starts a budget: %v, asked %d times", err, asked)
+	}
+	now = now.Add(11 * time.Millisecond)
+	go func() { done <- g.Wait(context.Background()) }()
+	for deadline := time.Now().Add(5 * time.Second); g.Waits() < 3; {
+		if time.Now().After(deadline) {
+			t.Fatal("the third submission never waited")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	g.Tick(16*time.Millisecond, 0)
+	if err := <-done; err != nil || asked != 2 {
+		t.Fatalf("a wait after the nudge: %v, asked %d times, want 2", err, asked)
+	}
+}
