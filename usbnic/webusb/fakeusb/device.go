@@ -53,7 +53,7 @@ type Device struct {
 	ifaceChange  map[uint8]bool
 	claimed      map[uint8]bool
 	alts         map[uint8]uint8
-	pending      map[uint64]pendingPromise
+	pending      map[uint64]pending
 	nextID       uint64
 	failNext     map[string][]failure
 	queues       map[int]*queue
@@ -73,7 +73,7 @@ func newDevice(u *USB, t usbnic.Transport, opts []DeviceOption) (*Device, error)
 	d := &Device{
 		u: u, t: t, desc: desc, perm: o.granted,
 		ifaceChange: map[uint8]bool{}, claimed: map[uint8]bool{}, alts: map[uint8]uint8{},
-		pending: map[uint64]pendingPromise{}, failNext: map[string][]failure{}, queues: map[int]*queue{},
+		pending: map[uint64]pending{}, failNext: map[string][]failure{}, queues: map[int]*queue{},
 	}
 	d.ctx, d.cancel = context.WithCancel(u.ctx)
 	for i := 0; i < int(desc.NumConfigurations); i++ {
@@ -156,7 +156,13 @@ func (d *Device) build(o deviceOptions) error {
 			return fmt.Errorf("fakeusb: %s: %w", m.name, err)
 		}
 		d.funcs = append(d.funcs, f)
-		if err := d.js.Set(m.name, f.Value()); err != nil {
+		// Bound to null: no method uses this, and a this that is an object would be one more
+		// reference for every call (see pending).
+		bound, err := f.Value().Call("bind", safejs.Null())
+		if err != nil {
+			return fmt.Errorf("fakeusb: %s: %w", m.name, err)
+		}
+		if err := d.js.Set(m.name, bound); err != nil {
 			return fmt.Errorf("fakeusb: %s: %w", m.name, err)
 		}
 	}
@@ -230,7 +236,7 @@ func (d *Device) unplug(announce bool) {
 	}
 	d.gone, d.opened = true, false
 	pend := d.pending
-	d.pending = map[uint64]pendingPromise{}
+	d.pending = map[uint64]pending{}
 	for _, q := range d.queues {
 		q.items = nil
 	}
@@ -239,7 +245,7 @@ func (d *Device) unplug(announce bool) {
 	d.mu.Unlock()
 	d.cancel()
 	for _, p := range pend {
-		_, _ = p.reject.Invoke(d.u.domError("NotFoundError", MsgDisconnected))
+		p.reject(d.u.domError("NotFoundError", MsgDisconnected))
 	}
 	if d.u.unplugged(d) && announce && perm {
 		d.u.dispatch("disconnect", d)
@@ -280,13 +286,13 @@ func (d *Device) reject(name, message string) safejs.Value {
 
 // begin registers a pending call and returns its id and promise.
 func (d *Device) beginLocked() (uint64, safejs.Value, error) {
-	p, err := d.u.newPromise()
+	p, promise, err := d.u.newPromise()
 	if err != nil {
 		return 0, safejs.Undefined(), err
 	}
 	d.nextID++
 	d.pending[d.nextID] = p
-	return d.nextID, p.promise, nil
+	return d.nextID, promise, nil
 }
 
 // settle resolves (reason nil) or rejects the pending call id, unless an unplug already did.
@@ -299,10 +305,10 @@ func (d *Device) settle(id uint64, value any, reason error, method string) {
 		return
 	}
 	if reason != nil {
-		_, _ = p.reject.Invoke(d.domErrorFor(method, reason))
+		p.reject(d.domErrorFor(method, reason))
 		return
 	}
-	_, _ = p.resolve.Invoke(value)
+	p.resolve(value)
 }
 
 // domErrorFor maps a transport error to the DOMException Chromium would reject with: sim's

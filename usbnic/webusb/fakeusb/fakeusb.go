@@ -61,6 +61,7 @@ type USB struct {
 	// Constructors and values the devices use.
 	promise, object, array, uint8Array, dataView safejs.Value
 	inResult, outResult, domException, event     safejs.Value
+	statuses                                     [3]safejs.Value // "ok", "stall", "babble" by usbnic.Status
 
 	// Device work starts in a microtask after the JS call that asked for it has returned, as
 	// Chromium answers in a later task: a goroutine started inside the call would run to the
@@ -107,6 +108,12 @@ func New() (*USB, error) {
 	u.queueMicrotask = get("queueMicrotask")
 	if err != nil {
 		return nil, err
+	}
+	// Made once: a string handed to JavaScript is a new reference each time (see pending).
+	for st, name := range []string{usbnic.StatusOK: "ok", usbnic.StatusStall: "stall", usbnic.StatusBabble: "babble"} {
+		if u.statuses[st], err = safejs.ValueOf(name); err != nil {
+			return nil, fmt.Errorf("fakeusb: %w", err)
+		}
 	}
 	if u.kick, err = safejs.FuncOf(func(safejs.Value, []safejs.Value) any {
 		u.deferMu.Lock()
@@ -415,24 +422,31 @@ func (u *USB) resolved(v safejs.Value) safejs.Value {
 	return p
 }
 
-// pendingPromise is a promise with its resolve and reject functions (Promise.withResolvers).
-type pendingPromise struct {
-	promise, resolve, reject safejs.Value
+// pending is a promise a call returned, with what settles it: the object Promise.withResolvers
+// gives, whose resolve and reject are called as its methods.
+//
+// Every JavaScript object or string that reaches Go is a reference the runtime tracks with a
+// finalizer, and under a flood the fake makes several for every transfer: the more of them, the
+// longer each runtime.SetFinalizer takes (it walks a list per memory span), and the page
+// benchmark measures the fake as much as the driver. So the fake keeps only the two it cannot
+// do without, instead of also taking resolve and reject out.
+type pending struct {
+	resolvers safejs.Value
 }
 
-func (u *USB) newPromise() (pendingPromise, error) {
+// newPromise returns a new pending promise and the promise itself.
+func (u *USB) newPromise() (pending, safejs.Value, error) {
 	r, err := u.promise.Call("withResolvers")
 	if err != nil {
-		return pendingPromise{}, fmt.Errorf("fakeusb: Promise.withResolvers: %w", err)
+		return pending{}, safejs.Undefined(), fmt.Errorf("fakeusb: Promise.withResolvers: %w", err)
 	}
-	var p pendingPromise
-	if p.promise, err = r.Get("promise"); err == nil {
-		if p.resolve, err = r.Get("resolve"); err == nil {
-			p.reject, err = r.Get("reject")
-		}
-	}
+	p, err := r.Get("promise")
 	if err != nil {
-		return pendingPromise{}, fmt.Errorf("fakeusb: Promise.withResolvers: %w", err)
+		return pending{}, safejs.Undefined(), fmt.Errorf("fakeusb: Promise.withResolvers: %w", err)
 	}
-	return p, nil
+	return pending{resolvers: r}, p, nil
 }
+
+func (p pending) resolve(v any) { _, _ = p.resolvers.Call("resolve", v) }
+
+func (p pending) reject(reason safejs.Value) { _, _ = p.resolvers.Call("reject", reason) }

@@ -126,31 +126,62 @@ func (d *Device) asyncLocked(method string, do func(ctx context.Context) error, 
 type queue struct {
 	items   []*transfer
 	running bool
-	scratch []byte // IN buffer of the running transfer; only the worker touches it
+	in      inBuffer // only the worker touches it
 }
 
 type transfer struct {
 	id     uint64
 	method string
-	// run does the transfer; an IN transfer takes its buffer from scratch, which the queue
-	// keeps from one transfer to the next (the result is copied into JS before run returns).
-	run func(ctx context.Context, scratch *[]byte) (any, error)
+	// run does the transfer; an IN transfer takes its buffer from in, which the queue keeps
+	// from one transfer to the next (the result is copied into JS before run returns).
+	run func(ctx context.Context, in *inBuffer) (any, error)
 }
 
-// buffer returns (*scratch)[:n], growing it when needed.
-func buffer(scratch *[]byte, n int) []byte {
-	if cap(*scratch) < n {
-		*scratch = make([]byte, n)
+// inBuffer is the IN buffer of an endpoint's transfers: the Go bytes the transport fills, and a
+// Uint8Array as long, into which they are copied and from whose ArrayBuffer each result's own
+// buffer is sliced. Chromium hands every transfer a new ArrayBuffer, and so does the fake; the
+// staging array saves making a Uint8Array for each (a reference, see pending).
+type inBuffer struct {
+	b      []byte
+	js     safejs.Value // Uint8Array of len(b) bytes; undefined until the first result
+	jsBuf  safejs.Value // its ArrayBuffer
+	jsSize int
+}
+
+// buffer returns in.b[:n], growing it when needed.
+func (in *inBuffer) buffer(n int) []byte {
+	if cap(in.b) < n {
+		in.b = make([]byte, n)
 	}
-	return (*scratch)[:n]
+	return in.b[:n]
+}
+
+// copyOut copies data, which is in.b or a part of it, into a new ArrayBuffer.
+func (in *inBuffer) copyOut(u *USB, data []byte) (safejs.Value, error) {
+	if in.jsSize < len(data) || in.jsSize == 0 {
+		n := max(cap(in.b), len(data), 1)
+		a, err := u.uint8Array.New(n)
+		if err != nil {
+			return safejs.Undefined(), err
+		}
+		b, err := a.Get("buffer")
+		if err != nil {
+			return safejs.Undefined(), err
+		}
+		in.js, in.jsBuf, in.jsSize = a, b, n
+	}
+	if _, err := safejs.CopyBytesToJS(in.js, data); err != nil {
+		return safejs.Undefined(), err
+	}
+	return in.jsBuf.Call("slice", 0, len(data))
 }
 
 func inKey(ep int) int { return 16 + ep }
 
 // enqueueLocked queues a transfer on its endpoint, starting the endpoint's worker when idle.
-func (d *Device) enqueueLocked(key int, method string, run func(ctx context.Context, scratch *[]byte) (any, error)) safejs.Value {
+func (d *Device) enqueueLocked(key int, method string, run func(ctx context.Context, in *inBuffer) (any, error)) safejs.Value {
 	if f, ok := d.takeFailureLocked(method); ok {
-		run = func(context.Context, *[]byte) (any, error) { return nil, injected(f) }
+		run = func(context.Context, *inBuffer) (any, error) { return nil, injected(f) }
 	}
 	id, p, err := d.beginLocked()
 	if err != nil {
@@ -180,7 +211,7 @@ func (d *Device) work(q *queue) {
 		t := q.items[0]
 		q.items = q.items[1:]
 		d.mu.Unlock()
-		v, err := t.run(d.ctx, &q.scratch)
+		v, err := t.run(d.ctx, &q.in)
 		d.settle(t.id, v, err, t.method)
 	}
 }
@@ -545,13 +576,13 @@ func (d *Device) controlTransferIn(args []safejs.Value) safejs.Value {
 	if f := d.controlChecksLocked(s); f != nil {
 		return d.fail(f)
 	}
-	return d.enqueueLocked(0, "controlTransferIn", func(ctx context.Context, scratch *[]byte) (any, error) {
-		buf := buffer(scratch, length)
+	return d.enqueueLocked(0, "controlTransferIn", func(ctx context.Context, in *inBuffer) (any, error) {
+		buf := in.buffer(length)
 		n, st, err := d.t.ControlIn(ctx, s, buf)
 		if err != nil {
 			return nil, err
 		}
-		return d.inResult(st, buf[:n])
+		return d.inResult(st, in, buf[:n])
 	})
 }
 
@@ -574,7 +605,7 @@ func (d *Device) controlTransferOut(args []safejs.Value) safejs.Value {
 	if f := d.controlChecksLocked(s); f != nil {
 		return d.fail(f)
 	}
-	return d.enqueueLocked(0, "controlTransferOut", func(ctx context.Context, _ *[]byte) (any, error) {
+	return d.enqueueLocked(0, "controlTransferOut", func(ctx context.Context, _ *inBuffer) (any, error) {
 		st, err := d.t.ControlOut(ctx, s, data)
 		if err != nil {
 			return nil, err
@@ -593,13 +624,13 @@ func (d *Device) transferIn(args []safejs.Value) safejs.Value {
 	if f := d.endpointLocked(true, ep); f != nil {
 		return d.fail(f)
 	}
-	return d.enqueueLocked(inKey(ep), "transferIn", func(ctx context.Context, scratch *[]byte) (any, error) {
-		buf := buffer(scratch, length)
+	return d.enqueueLocked(inKey(ep), "transferIn", func(ctx context.Context, in *inBuffer) (any, error) {
+		buf := in.buffer(length)
 		n, st, err := d.t.TransferIn(ctx, 0x80|uint8(ep), buf)
 		if err != nil {
 			return nil, err
 		}
-		return d.inResult(st, buf[:n])
+		return d.inResult(st, in, buf[:n])
 	})
 }
 
@@ -618,7 +649,7 @@ func (d *Device) transferOut(args []safejs.Value) safejs.Value {
 	if f := d.endpointLocked(false, ep); f != nil {
 		return d.fail(f)
 	}
-	return d.enqueueLocked(ep, "transferOut", func(ctx context.Context, _ *[]byte) (any, error) {
+	return d.enqueueLocked(ep, "transferOut", func(ctx context.Context, _ *inBuffer) (any, error) {
 		_, st, err := d.t.TransferOut(ctx, uint8(ep), data)
 		if err != nil {
 			return nil, err
@@ -656,26 +687,18 @@ func (d *Device) clearHalt(args []safejs.Value) safejs.Value {
 
 // Results, made with Chromium's constructors.
 
-func statusString(st usbnic.Status) string {
-	switch st {
-	case usbnic.StatusStall:
-		return "stall"
-	case usbnic.StatusBabble:
-		return "babble"
+// status returns the JS string of a transfer status.
+func (u *USB) status(st usbnic.Status) safejs.Value {
+	if int(st) < len(u.statuses) {
+		return u.statuses[st]
 	}
-	return "ok"
+	return u.statuses[usbnic.StatusOK]
 }
 
-// inResult is new USBInTransferResult(status, new DataView(bytes)).
-func (d *Device) inResult(st usbnic.Status, data []byte) (any, error) {
-	u8, err := d.u.uint8Array.New(len(data))
-	if err != nil {
-		return nil, err
-	}
-	if _, err := safejs.CopyBytesToJS(u8, data); err != nil {
-		return nil, err
-	}
-	buf, err := u8.Get("buffer")
+// inResult is new USBInTransferResult(status, new DataView(a new ArrayBuffer of data)); data is
+// in's buffer or a part of it.
+func (d *Device) inResult(st usbnic.Status, in *inBuffer, data []byte) (any, error) {
+	buf, err := in.copyOut(d.u, data)
 	if err != nil {
 		return nil, err
 	}
@@ -683,13 +706,13 @@ func (d *Device) inResult(st usbnic.Status, data []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return d.u.inResult.New(statusString(st), dv)
+	return d.u.inResult.New(d.u.status(st), dv)
 }
 
 // outResult is new USBOutTransferResult(status, bytesWritten). Like Chromium, it reports the
 // length asked for: USBDevice::AsyncTransferOut passes transfer_length whatever the status.
 func (d *Device) outResult(st usbnic.Status, n int) (any, error) {
-	return d.u.outResult.New(statusString(st), n)
+	return d.u.outResult.New(d.u.status(st), n)
 }
 
 // copyBuffer copies a BufferSource (ArrayBuffer, typed array or DataView) into a new Go slice.
