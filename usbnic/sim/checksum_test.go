@@ -3,6 +3,7 @@ package sim
 import (
 	"bytes"
 	"encoding/binary"
+	"math/rand/v2"
 	"net"
 	"testing"
 	"time"
@@ -109,5 +110,67 @@ func TestAX88179TxChecksumOffloadFillsChecksums(t *testing.T) {
 		if got := sent(t, q); len(got) != 1 || !bytes.Equal(got[0], want) {
 			t.Errorf("tcp=%v: wire frame differs from gopacket's", tcp)
 		}
+	}
+}
+
+// onesSumWords is the reference one's-complement sum: one big-endian 16-bit word at a time.
+func onesSumWords(sum uint32, b []byte) uint32 {
+	for ; len(b) >= 2; b = b[2:] {
+		sum += uint32(b[0])<<8 | uint32(b[1])
+	}
+	if len(b) == 1 {
+		sum += uint32(b[0]) << 8
+	}
+	return sum
+}
+
+// onesSum folds to what the word-at-a-time sum folds to, and is zero exactly when it is, for
+// every length and alignment (odd tails, fewer than eight bytes, all zeros, all ones).
+func TestOnesSumMatchesTheWordSum(t *testing.T) {
+	seed := time.Now().UnixNano()
+	t.Logf("seed %d", seed)
+	r := rand.New(rand.NewPCG(uint64(seed), 0))
+	buf := make([]byte, 4096)
+	for i := range 20000 {
+		n := r.IntN(len(buf) - 8)
+		off := r.IntN(8)
+		b := buf[off : off+n]
+		switch i % 10 {
+		case 0:
+			clear(b)
+		case 1:
+			for k := range b {
+				b[k] = 0xFF
+			}
+		default:
+			for k := range b {
+				b[k] = byte(r.Uint32())
+			}
+		}
+		start := uint32(r.IntN(1 << 20))
+		if i%7 == 0 {
+			start = 0
+		}
+		got, want := onesSum(start, b), onesSumWords(start, b)
+		if fold(got) != fold(want) || (got == 0) != (want == 0) {
+			t.Fatalf("seed %d, case %d: %d bytes at offset %d from %#x: onesSum %#x (folds to %#04x), the word sum %#x (folds to %#04x)",
+				seed, i, n, off, start, got, fold(got), want, fold(want))
+		}
+	}
+}
+
+func BenchmarkOnesSum1480(b *testing.B) {
+	buf := make([]byte, 1480)
+	for i := range buf {
+		buf[i] = byte(i * 7)
+	}
+	b.SetBytes(int64(len(buf)))
+	b.ReportAllocs()
+	var s uint32
+	for b.Loop() {
+		s += onesSum(0, buf)
+	}
+	if s == 1 {
+		b.Log(s)
 	}
 }
