@@ -204,13 +204,14 @@ func (d *Driver) Release() error {
 
 // ReceiveNBLs is ndis.Protocol.ReceiveNBLs: record every frame, then return by the policy.
 func (d *Driver) ReceiveNBLs(p *pool.Pool, chain pool.NBL, count int, flags ndis.ReceiveFlags) {
-	now := d.cfg.Clock()
 	var bytes uint64
+	b := d.ring.Batch(d.cfg.Clock())
 	for h := chain; h != 0; h = p.Next(h) {
 		data := p.Data(p.FirstNB(h))
-		d.ring.Record(now, data)
+		b.Add(data)
 		bytes += uint64(len(data))
 	}
+	b.Done()
 	d.indications.Add(1)
 	d.frames.Add(uint64(count))
 	d.bytes.Add(bytes)

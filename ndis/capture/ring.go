@@ -76,6 +76,10 @@ type Ring struct {
 	first uint64 // number of the oldest held frame; == next when empty
 	next  uint64 // number the next recorded frame gets
 	wpos  uint64 // absolute byte position just past the newest frame
+	// Where first, next and wpos fall in recs and data, kept along with them: the receive
+	// path records every frame, and three divisions a frame cost more than the bookkeeping.
+	firstSlot, nextSlot int
+	woff                uint64 // wpos % len(data), or len(data) when the last frame ended there
 
 	recorded  uint64
 	evicted   uint64
@@ -97,11 +101,13 @@ func NewRing(cfg RingConfig) *Ring {
 	// A frame longer than the byte ring could never be held whole.
 	cfg.SnapLen = min(cfg.SnapLen, cfg.Bytes)
 	return &Ring{
-		data:    make([]byte, cfg.Bytes),
-		recs:    make([]ringRecord, cfg.Frames),
-		snapLen: cfg.SnapLen,
-		first:   1,
-		next:    1,
+		data:      make([]byte, cfg.Bytes),
+		recs:      make([]ringRecord, cfg.Frames),
+		snapLen:   cfg.SnapLen,
+		first:     1,
+		next:      1,
+		firstSlot: 1 % cfg.Frames,
+		nextSlot:  1 % cfg.Frames,
 	}
 }
 
@@ -111,43 +117,76 @@ func (r *Ring) SnapLen() int { return r.snapLen }
 // Record copies a frame into the ring, evicting the oldest frames to make
 // room, and returns the frame's number. It does not allocate.
 func (r *Ring) Record(ts time.Time, data []byte) uint64 {
-	n := min(len(data), r.snapLen)
-	size := uint64(len(r.data))
-
 	r.mu.Lock()
-	start := r.wpos
-	if off := start % size; off+uint64(n) > size {
+	num := r.recordLocked(ts.UnixNano(), data)
+	r.mu.Unlock()
+	return num
+}
+
+// RingBatch records several frames under one lock of the ring: the receive
+// path records a whole indication at a time. Get one from Ring.Batch, Add
+// the frames, then Done; nothing else may use the ring in between (the lock
+// is held).
+type RingBatch struct {
+	r  *Ring
+	ts int64
+}
+
+// Batch locks the ring and returns a batch whose frames all get time ts.
+func (r *Ring) Batch(ts time.Time) RingBatch {
+	r.mu.Lock()
+	return RingBatch{r: r, ts: ts.UnixNano()}
+}
+
+// Add records one frame as Record does and returns its number.
+func (b RingBatch) Add(data []byte) uint64 { return b.r.recordLocked(b.ts, data) }
+
+// Done unlocks the ring.
+func (b RingBatch) Done() { b.r.mu.Unlock() }
+
+// recordLocked copies one frame in and returns its number. The caller holds
+// r.mu.
+func (r *Ring) recordLocked(ts int64, data []byte) uint64 {
+	n := uint64(min(len(data), r.snapLen))
+	size := uint64(len(r.data))
+	start, off := r.wpos, r.woff
+	if off+n > size {
 		// Keep the frame contiguous: skip the tail and start at the beginning.
 		start += size - off
+		off = 0
 	}
-	end := start + uint64(n)
+	end := start + n
 	// A held frame stays intact while its first byte is within the last
 	// size bytes written; frames are in position order, so evict from the
 	// oldest until that holds (and until the index has a free slot).
 	for r.first < r.next {
-		old := &r.recs[r.first%uint64(len(r.recs))]
+		old := &r.recs[r.firstSlot]
 		if old.pos+size >= end && r.next-r.first < uint64(len(r.recs)) {
 			break
 		}
 		r.heldBytes -= int(old.capLen)
 		r.first++
+		if r.firstSlot++; r.firstSlot == len(r.recs) {
+			r.firstSlot = 0
+		}
 		r.evicted++
 	}
-	off := start % size
-	copy(r.data[off:off+uint64(n)], data)
+	copy(r.data[off:off+n], data)
 	num := r.next
-	r.recs[num%uint64(len(r.recs))] = ringRecord{
-		ts:      ts.UnixNano(),
+	r.recs[r.nextSlot] = ringRecord{
+		ts:      ts,
 		pos:     start,
 		capLen:  uint32(n),
 		origLen: uint32(len(data)),
 	}
+	if r.nextSlot++; r.nextSlot == len(r.recs) {
+		r.nextSlot = 0
+	}
 	r.next++
-	r.wpos = end
+	r.wpos, r.woff = end, off+n
 	r.recorded++
-	r.bytes += uint64(n)
-	r.heldBytes += n
-	r.mu.Unlock()
+	r.bytes += n
+	r.heldBytes += int(n)
 	return num
 }
 

@@ -278,10 +278,27 @@ func TestRingMatchesReferenceModel(t *testing.T) {
 			num := uint64(len(m.recs) + 1)
 			data := frameWithNumber(num, n)
 			ts := rng.Int63()
-			if got := r.Record(time.Unix(0, ts), data); got != num {
-				t.Fatalf("seed %d round %d: Record returned %d, want %d", seed, round, got, num)
+			if rng.Intn(3) == 0 {
+				// A batch of this frame and up to two more, all at ts.
+				b := r.Batch(time.Unix(0, ts))
+				for k := rng.Intn(3); ; k-- {
+					if got := b.Add(data); got != num {
+						t.Fatalf("seed %d round %d: RingBatch.Add returned %d, want %d", seed, round, got, num)
+					}
+					m.record(ts, data)
+					if k == 0 {
+						break
+					}
+					num++
+					data = frameWithNumber(num, rng.Intn(cfg.SnapLen+10))
+				}
+				b.Done()
+			} else {
+				if got := r.Record(time.Unix(0, ts), data); got != num {
+					t.Fatalf("seed %d round %d: Record returned %d, want %d", seed, round, got, num)
+				}
+				m.record(ts, data)
 			}
-			m.record(ts, data)
 
 			first, last := m.span()
 			gFirst, gLast, ok := r.Span()
@@ -368,6 +385,41 @@ func TestRingConcurrentWriterAndReaders(t *testing.T) {
 	wg.Wait()
 	if s := r.Stats(); s.Recorded != frames || s.Evicted+uint64(s.Held) != frames {
 		t.Fatalf("Stats after the run = %+v", s)
+	}
+}
+
+func TestRingBatchDoesNotAllocate(t *testing.T) {
+	r := NewRing(RingConfig{Bytes: 1 << 16, Frames: 64})
+	small, big := frameWithNumber(1, 60), frameWithNumber(2, 1514)
+	ts := time.Unix(0, 0)
+	if n := testing.AllocsPerRun(1000, func() {
+		b := r.Batch(ts)
+		b.Add(small)
+		b.Add(big)
+		b.Done()
+	}); n != 0 {
+		t.Fatalf("a batch allocates %.1f times", n)
+	}
+}
+
+func BenchmarkCaptureRecordBatch(b *testing.B) {
+	for _, size := range []int{64, 1514} {
+		b.Run(map[int]string{64: "64B", 1514: "1514B"}[size], func(b *testing.B) {
+			r := NewRing(RingConfig{})
+			data := frameWithNumber(1, size)
+			ts := time.Unix(1700000000, 0)
+			b.SetBytes(int64(size))
+			b.ReportAllocs()
+			b.ResetTimer()
+			// Batches of 32, a typical indication of small frames.
+			for i := 0; i < b.N; i += 32 {
+				batch := r.Batch(ts)
+				for k := 0; k < 32 && i+k < b.N; k++ {
+					batch.Add(data)
+				}
+				batch.Done()
+			}
+		})
 	}
 }
 
