@@ -496,6 +496,11 @@ func warmUp(ctx context.Context, log *logger, br *browser, origin string) error 
 	if err != nil {
 		return fmt.Errorf("no adapter Running: %v (%s)", err, adapterLine(s))
 	}
+	// The page ends before its tab closes: a first variant's page, opened while the warm-up's
+	// renderer was still tearing a live page down, twice never answered (on a loaded machine).
+	if err := br.navigate(ctx, "about:blank"); err != nil {
+		return fmt.Errorf("leaving the page: %w", err)
+	}
 	return nil
 }
 
