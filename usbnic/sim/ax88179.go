@@ -358,7 +358,7 @@ func (m *ax88179) fill(now time.Time) {
 		clear(b[2+n:])
 		m.aggLen += padded
 		pktLen := uint32(2 + n)
-		m.meta = append(m.meta, pktLen<<16|rxChecksumBits(f, m.regs[ax179RxCOE]))
+		m.meta = append(m.meta, pktLen<<16|rxChecksumBits(f, m.regs[ax179RxCOE], m.p.stageGood))
 		m.aggBytes += uint64(n)
 		if isMulticast(f) {
 			m.aggMulti++

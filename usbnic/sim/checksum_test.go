@@ -58,22 +58,29 @@ func TestAX88179RxChecksumMetadata(t *testing.T) {
 	badIP := append([]byte(nil), udp...)
 	badIP[14+8] ^= 0x01 // TTL: header checksum now wrong, UDP checksum does not cover it
 	for _, tc := range []struct {
-		name  string
-		coe   byte
-		frame []byte
-		bits  uint32
+		name    string
+		coe     byte
+		frame   []byte
+		vouched bool // the wire vouches for the frame's checksums (checkedWire)
+		bits    uint32
 	}{
-		{"UDP", 0x67, udp, 0x04},
-		{"UDP with a bad checksum", 0x67, badUDP, 0x04 | 0x01},
-		{"IPv4 header with a bad checksum", 0x67, badIP, 0x04 | 0x02},
-		{"TCP", 0x67, ipFrame(t, ax179MAC, false, true), 0x10},
-		{"UDP over IPv6", 0x67, ipFrame(t, ax179MAC, true, false), 0x04},
-		{"TCP over IPv6 without TCPv6 offload", 0x07, ipFrame(t, ax179MAC, true, true), 0},
-		{"offload off", 0x00, badUDP, 0},
-		{"not IP", 0x67, frame(ax179MAC, 60, 0), 0},
+		{"UDP", 0x67, udp, false, 0x04},
+		{"UDP with a bad checksum", 0x67, badUDP, false, 0x04 | 0x01},
+		{"IPv4 header with a bad checksum", 0x67, badIP, false, 0x04 | 0x02},
+		{"TCP", 0x67, ipFrame(t, ax179MAC, false, true), false, 0x10},
+		{"UDP over IPv6", 0x67, ipFrame(t, ax179MAC, true, false), false, 0x04},
+		{"TCP over IPv6 without TCPv6 offload", 0x07, ipFrame(t, ax179MAC, true, true), false, 0},
+		{"offload off", 0x00, badUDP, false, 0},
+		{"not IP", 0x67, frame(ax179MAC, 60, 0), false, 0},
+		// A wire that vouches for its checksums is taken at its word: no error bits, only
+		// the type (the flood of wire.Wire, whose checksums are computed, not checked).
+		{"UDP the wire vouches for", 0x67, udp, true, 0x04},
+		{"bad UDP the wire vouches for", 0x67, badUDP, true, 0x04},
+		{"TCP the wire vouches for", 0x67, ipFrame(t, ax179MAC, false, true), true, 0x10},
+		{"not IP the wire vouches for", 0x67, frame(ax179MAC, 60, 0), true, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			q := NewQueue(4)
+			q := &vouchingQueue{Queue: NewQueue(4), vouch: tc.vouched}
 			d := plug(t, AX88179, q, WithLinkDelay(time.Millisecond))
 			ax179Start(t, d)
 			macWrite(t, d, 0x34, tc.coe)
@@ -86,6 +93,17 @@ func TestAX88179RxChecksumMetadata(t *testing.T) {
 			}
 		})
 	}
+}
+
+// vouchingQueue is a Queue that says (checkedWire) whether it vouches for its frames' checksums.
+type vouchingQueue struct {
+	*Queue
+	vouch bool
+}
+
+func (q *vouchingQueue) ToHostChecked(buf []byte) (int, bool) {
+	n := q.ToHost(buf)
+	return n, q.vouch && n > 0
 }
 
 // With TXCOE_CTL 0x67 the chip fills in the checksums the host left zero; the frame on the wire

@@ -95,6 +95,7 @@ func newDevice(m *Model, w Wire, s settings) *Device {
 		stage:   make([]byte, MaxFrameSize),
 		scratch: make([]byte, MaxFrameSize),
 	}
+	d.port.checked, _ = w.(checkedWire)
 	d.spec = m.build(d.port, &s)
 	d.speed = s.speed
 	if d.speed > d.spec.maxSpeed {

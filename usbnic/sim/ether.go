@@ -222,16 +222,26 @@ func (l l4) enabled(coe uint8) bool {
 
 // rxChecksumBits computes the AX88179 metadata bits for a received frame with RX checksum
 // offload coe: the L4 type (TCP/UDP) and the L3 and L4 checksum error flags of what it checked.
-func rxChecksumBits(f []byte, coe uint8) uint32 {
+// good says the wire vouched for the frame's checksums (checkedWire): then only the type.
+func rxChecksumBits(f []byte, coe uint8, good bool) uint32 {
 	if coe == 0 {
 		return 0
 	}
 	l, ok := findL4(f)
 	var m uint32
-	if l.ipLen > 0 && !l.v6 && coe&coeIP != 0 && fold(onesSum(0, f[l.ipOff:l.ipOff+l.ipLen])) != 0xFFFF {
+	if !good && l.ipLen > 0 && !l.v6 && coe&coeIP != 0 && fold(onesSum(0, f[l.ipOff:l.ipOff+l.ipLen])) != 0xFFFF {
 		m |= rxL3Err
 	}
 	if !ok || !l.enabled(coe) {
+		return m
+	}
+	if good { // the wire vouches for the checksums (checkedWire): only the type bits
+		switch l.proto {
+		case protoTCP:
+			return m | rxL4TCP
+		case protoUDP:
+			return m | rxL4UDP
+		}
 		return m
 	}
 	seg := f[l.off : l.off+l.n]

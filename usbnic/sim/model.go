@@ -124,6 +124,7 @@ func WithFaultSeed(seed uint64) Option { return func(o *settings) { o.seed = see
 // the cable and the permanent MAC address, and the frame buffers the data paths stage in.
 type port struct {
 	wire    Wire
+	checked checkedWire // wire, when it implements checkedWire; nil otherwise
 	st      *Stats
 	speed   usbnic.Speed
 	cable   bool
@@ -131,7 +132,9 @@ type port struct {
 	partner int
 	delay   time.Duration
 	stage   []byte // one receive frame, read from the wire
-	scratch []byte // one transmit frame, when a model rewrites it (checksum offload)
+	// stageGood says the wire vouched for the checksums of the frame in stage.
+	stageGood bool
+	scratch   []byte // one transmit frame, when a model rewrites it (checksum offload)
 }
 
 // bulkMPS returns the bulk wMaxPacketSize at the current speed.
@@ -140,7 +143,15 @@ func (p *port) bulkMPS() int {
 }
 
 // pull reads the next frame from the wire into p.stage and returns its length (0: none).
-func (p *port) pull() int { return p.wire.ToHost(p.stage[:MaxFrameSize]) }
+func (p *port) pull() int {
+	if p.checked != nil {
+		n, good := p.checked.ToHostChecked(p.stage[:MaxFrameSize])
+		p.stageGood = good && n > 0
+		return n
+	}
+	p.stageGood = false
+	return p.wire.ToHost(p.stage[:MaxFrameSize])
+}
 
 // drainLimit bounds one drain: a wire that floods without end is not emptied, only what a
 // chip's receive FIFO would have seen go by.

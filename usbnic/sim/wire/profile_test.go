@@ -442,3 +442,36 @@ func TestCloseStopsTheTimerAndTheTraffic(t *testing.T) {
 		t.Errorf("closed wire changed: %+v -> %+v", before, after)
 	}
 }
+
+func TestToHostCheckedVouchesForFloodFramesOnly(t *testing.T) {
+	w, clk := newTestWire(t, Config{})
+	buf := make([]byte, MaxFrameLen)
+	w.Idle()
+	clk.Advance(time.Hour)
+	if n, good := w.ToHostChecked(buf); n == 0 || good {
+		t.Fatalf("idle chatter: %d bytes, vouched %v; want a frame the wire does not vouch for", n, good)
+	}
+	if err := w.Flood(1514, 0); err != nil {
+		t.Fatal(err)
+	}
+	w.FromHost(arpWhoHasGateway)
+	if n, good := w.ToHostChecked(buf); n != 60 || good {
+		t.Fatalf("the ARP reply: %d bytes, vouched %v", n, good)
+	}
+	// The checksums it vouches for are right (floodSeq checks them), also across the carries
+	// of the incremental checksum.
+	for _, start := range []uint64{0, 0xfffe, 0xffff_fffe, 0xffff_ffff_ffff_fffe} {
+		w.mu.Lock()
+		w.flood.seq = start
+		w.mu.Unlock()
+		for i := range 4 {
+			n, good := w.ToHostChecked(buf)
+			if n != 1514 || !good {
+				t.Fatalf("flood frame: %d bytes, vouched %v", n, good)
+			}
+			if seq := floodSeq(t, buf[:n]); seq != start+uint64(i) {
+				t.Fatalf("sequence number %#x, want %#x", seq, start+uint64(i))
+			}
+		}
+	}
+}

@@ -138,10 +138,20 @@ func (w *Wire) armTimer(d time.Duration) {
 // ends the call, since an unpaced profile never runs dry). A buf of MaxFrameLen bytes holds
 // every frame but replayed jumbo frames.
 func (w *Wire) ToHost(buf []byte) int {
+	n, _ := w.ToHostChecked(buf)
+	return n
+}
+
+// ToHostChecked is ToHost that also reports whether the wire vouches for the frame's IPv4
+// header and UDP checksums: it does for flood frames, whose checksums it computes from the
+// template's (floodFrame), so a model with receive checksum offload may take them as correct
+// instead of summing every byte of a line-rate flood again. Every other frame (replies, the
+// web mix, a replayed capture) is for the model to check.
+func (w *Wire) ToHostChecked(buf []byte) (n int, checksumsGood bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.closed {
-		return 0
+		return 0, false
 	}
 	for {
 		b, kind, ok := w.replies.pop()
@@ -154,13 +164,13 @@ func (w *Wire) ToHost(buf []byte) int {
 		}
 		n := copy(buf, b)
 		w.countToHost(kind, n)
-		return n
+		return n, false
 	}
 	n, kind := w.generate(buf)
 	if n > 0 {
 		w.countToHost(kind, n)
 	}
-	return n
+	return n, kind == KindFlood
 }
 
 func (w *Wire) countToHost(k Kind, n int) {
