@@ -46,9 +46,9 @@ type page struct {
 	buf []byte // formatting scratch, reused every frame
 	smp session.Sample
 
-	adapter                         session.Adapter
-	nextAdapter, nextViews, nextSpk time.Time
-	lastReports                     uint64
+	adapter     session.Adapter
+	slow        []slowPart // see frame
+	lastReports uint64
 
 	busy    atomic.Int32 // control operations in flight: the buttons wait
 	refresh atomic.Bool  // an operation ended: redraw the adapter bar at the next frame
@@ -120,6 +120,16 @@ func newPage(s *session.Session, gate *session.Gate) *page {
 	p.pools = newPoolPanel(p)
 	p.sparks = newSparkPanel(p)
 	p.table = newFrameTable(p)
+	p.slow = []slowPart{
+		{every: adapterEvery, draw: func(time.Time) {
+			p.adapter = p.s.Adapter()
+			p.drawAdapterInfo()
+		}},
+		{every: sparkEvery, draw: func(now time.Time) { p.sparks.sample(now, &p.smp) }},
+		{every: viewsEvery, draw: func(time.Time) { p.drawPending() }},
+		{every: viewsEvery, draw: func(time.Time) { p.drawLog() }},
+		{every: viewsEvery, draw: func(time.Time) { p.drawReports() }},
+	}
 	p.bindControls()
 	p.bindDrop()
 	return p
@@ -459,6 +469,15 @@ var frameObserver func(start time.Time, work, budget time.Duration)
 
 // ---- the render loop --------------------------------------------------------------------------
 
+// slowPart is a part of the page that changes slowly and costs more than a frame's share (the
+// adapter bar, the sparklines, the !ndiskd views): it is drawn every so often, and never in the
+// same animation frame as another slow part, so that their costs do not pile up in one frame.
+type slowPart struct {
+	every time.Duration
+	next  time.Time
+	draw  func(now time.Time)
+}
+
 // frame draws the animation frame of display time at: one Sample, the changes it brings into
 // the command buffer, one batch to JavaScript. Then the receive path gets its next turn.
 func (p *page) frame(at time.Duration) {
@@ -470,21 +489,22 @@ func (p *page) frame(at time.Duration) {
 	if p.smp.Gen != p.pools.gen {
 		p.pools.rebuild(p.smp.Gen)
 	}
-	if !now.Before(p.nextAdapter) || p.refresh.Swap(false) {
-		p.nextAdapter = now.Add(adapterEvery)
-		p.adapter = p.s.Adapter()
-		p.drawAdapterInfo()
+	if p.refresh.Swap(false) {
+		p.slow[0].next = time.Time{} // an operation ended: the adapter bar at once
 	}
 	p.drawState()
 	p.pools.draw(&p.smp)
-	if !now.Before(p.nextSpk) {
-		p.nextSpk = now.Add(sparkEvery)
-		p.sparks.sample(now, &p.smp)
-	}
 	p.table.draw(&p.smp, now)
-	if !now.Before(p.nextViews) {
-		p.nextViews = now.Add(viewsEvery)
-		p.drawViews()
+	// The most overdue slow part, if any is due.
+	var due *slowPart
+	for i := range p.slow {
+		if sp := &p.slow[i]; !now.Before(sp.next) && (due == nil || sp.next.Before(due.next)) {
+			due = sp
+		}
+	}
+	if due != nil {
+		due.next = now.Add(due.every)
+		due.draw(now)
 	}
 	p.r.flush()
 	p.gate.Tick(at, time.Duration(p.perfNow.Invoke().Float()*float64(time.Millisecond))-at)
@@ -598,9 +618,8 @@ func (p *page) drawAdapterInfo() {
 	o.TextString(p.thrNote, note)
 }
 
-// drawViews refreshes the !ndiskd views: pendingnbls, the nbllog tail, the reports, and an open
-// nbl view.
-func (p *page) drawViews() {
+// drawPending refreshes the pendingnbls view.
+func (p *page) drawPending() {
 	o := p.ops
 	pv := p.s.Pending()
 	html := ui.AppendPendingHTML(nil, pv, pendingRows)
@@ -612,18 +631,26 @@ func (p *page) drawViews() {
 	b = ui.AppendCount(b, uint64(pv.Pools))
 	b = append(b, " pools"...)
 	o.Text(p.pendSummary, b)
+}
 
+// drawLog refreshes the nbllog tail.
+func (p *page) drawLog() {
+	o := p.ops
 	entries := p.s.Log(logRows)
 	o.HTML(p.nbllog, ui.AppendLogHTML(nil, entries, p.s.Start()))
-	b = append(p.buf[:0], "last "...)
+	b := append(p.buf[:0], "last "...)
 	b = ui.AppendCount(b, uint64(len(entries)))
 	b = append(b, " events, newest first"...)
 	o.Text(p.logSummary, b)
+}
 
+// drawReports refreshes the reports and an open nbl view.
+func (p *page) drawReports() {
+	o := p.ops
 	if n := p.smp.ReportCount; n != p.lastReports || n == 0 {
 		p.lastReports = n
 		o.HTML(p.reports, ui.AppendReportsHTML(nil, p.s.Reports(), 20))
-		b = ui.AppendCount(p.buf[:0], n)
+		b := ui.AppendCount(p.buf[:0], n)
 		b = append(b, " raised"...)
 		o.Text(p.repSummary, b)
 	}
