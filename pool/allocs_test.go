@@ -13,6 +13,7 @@ func TestPerFramePathDoesNotAllocate(t *testing.T) {
 	owners := make([]byte, 64)
 	rows := make([]Allocation, 0, 64)
 	var sink uint64
+	var pair [2]NBL
 	for _, tt := range []struct {
 		name string
 		fn   func()
@@ -62,6 +63,18 @@ func TestPerFramePathDoesNotAllocate(t *testing.T) {
 			sink += uint64(p.DataOffset(nb) + p.DataLength(nb) + uint32(p.NextNB(nb)))
 			_ = p.CheckEthernet(h, 1514)
 			_ = c.FreeNBL(h)
+		}},
+		{"receive path: FirstBuffer, Layout, Rearm, Link, SetOwners", func() {
+			h, _ := c.AllocateNBL()
+			g, _ := c.AllocateNBL()
+			pair[0], pair[1] = h, g
+			sink += uint64(len(p.FirstBuffer(h)) + len(p.Rearm(h, 64, 1, 0)) + len(p.Rearm(g, 60, 1, 0)))
+			head, _ := p.Link(pair[:])
+			l, _ := p.Layout(head)
+			sink += uint64(l.Next) + uint64(len(l.Data))
+			_ = p.SetOwners(pair[:], 5)
+			_ = c.FreeNBL(h)
+			_ = c.FreeNBL(g)
 		}},
 		{"context", func() {
 			h, _ := c.AllocateNBL()

@@ -45,10 +45,10 @@
 //     pool under its mutex while the slot is free, a Cache while the NBL is parked in it, the
 //     owner while it is allocated. Handing an NBL to another goroutine hands its slot over.
 //   - the owner map (view) is the only per-slot state read by others, so it is a word per slot
-//     written with one atomic store, and only when the owner changes (SetOwner, the pool's
-//     allocate and free, a Cache refill or flush). CopyOwners, Stats, Allocations and HandleAt
-//     read nothing else and are safe while the datapath runs. On GOARCH=wasm, single-threaded,
-//     the words are plain memory.
+//     written with one atomic store, and only when the owner changes (SetOwner, SetOwners, the
+//     pool's allocate and free, a Cache refill or flush). CopyOwners, Stats, Allocations and
+//     HandleAt read nothing else and are safe while the datapath runs. On GOARCH=wasm,
+//     single-threaded, the words are plain memory.
 //   - pool-wide state (the free list, counters) is under the pool's mutex; counters that the
 //     per-NBL paths bump are atomic.
 //

@@ -93,6 +93,19 @@ var misuseCases = []misuseCase{
 		h := freed(t, p)
 		return func() error { return p.SetOwner(h, 3) }, nblState(p)
 	}},
+	{"link a chain holding a freed NBL", UseAfterFree, func(t *testing.T) (func() error, func() any) {
+		p := newPool(t, shapeA)
+		a, b := mustAlloc(t, p), mustAlloc(t, p)
+		h := freed(t, p)
+		return func() error { _, err := p.Link([]NBL{a, h, b}); return err }, func() any {
+			return []any{nblState(p)(), p.Next(a), p.Next(b)}
+		}
+	}},
+	{"set the owners of a freed NBL", UseAfterFree, func(t *testing.T) (func() error, func() any) {
+		p := newPool(t, shapeA)
+		h := freed(t, p)
+		return func() error { return p.SetOwners([]NBL{h}, 3) }, nblState(p)
+	}},
 	{"allocate context on an NBL freed into a Cache", UseAfterFree, func(t *testing.T) (func() error, func() any) {
 		p := newPool(t, shapeA)
 		c := p.NewCache(2)
@@ -253,6 +266,11 @@ var misuseCases = []misuseCase{
 		p := newPool(t, shapeA)
 		h := mustAlloc(t, p)
 		return func() error { return p.SetOwner(h, OwnerPool) }, nblState(p)
+	}},
+	{"owner past NumOwners on a chain", InvalidAllocArgs, func(t *testing.T) (func() error, func() any) {
+		p := newPool(t, shapeA)
+		hs := []NBL{mustAlloc(t, p), mustAlloc(t, p)}
+		return func() error { return p.SetOwners(hs, NumOwners) }, nblState(p)
 	}},
 	// Row 16.
 	{"free the nil NBL", NonPoolNBL, func(t *testing.T) (func() error, func() any) {

@@ -38,11 +38,16 @@ func (a *arena) DataParts(nb NB) (head, tail []byte) {
 	if h == nil {
 		return nil, nil
 	}
+	return t.dataParts(h)
+}
+
+// dataParts is DataParts for the live NB h of this arena.
+func (a *arena) dataParts(h *nbHeader) (head, tail []byte) {
 	start, end := h.dataOffset, h.dataOffset+h.dataLength
 	if h.front == 0 {
 		return h.mdl[start:end:end], nil
 	}
-	block := t.retreatBlock(h.front - 1)[:h.frontLen:h.frontLen]
+	block := a.retreatBlock(h.front - 1)[:h.frontLen:h.frontLen]
 	switch {
 	case end <= h.frontLen:
 		return block[start:end:end], nil

@@ -250,6 +250,27 @@ func (p *Pool) SetOwner(h NBL, o Owner) error {
 	return nil
 }
 
+// SetOwners is SetOwner for every NBL of nbls, with one call for a whole chain's worth. An NBL
+// that is not a live NBL of p keeps its owner, and the error names the first such NBL; the others
+// change.
+func (p *Pool) SetOwners(nbls []NBL, o Owner) error {
+	if o == OwnerPool || o >= NumOwners {
+		return p.badArgs(0, "owner "+strconv.Itoa(int(o))+" is outside 1.."+strconv.Itoa(NumOwners-1)+" (0 marks free slots)")
+	}
+	var err error
+	for _, h := range nbls {
+		i, ok := p.slot(h)
+		if !ok {
+			if err == nil {
+				err = p.badNBL(h)
+			}
+			continue
+		}
+		p.view[i].store(uint32(h)&lowMask<<viewLowShift | uint32(o))
+	}
+	return err
+}
+
 // Index returns h's slot index for the owner map, or -1 if h cannot be a handle of p. It looks at
 // the handle only, so it is safe at any time.
 func (p *Pool) Index(h NBL) int {
@@ -337,4 +358,123 @@ func (p *Pool) FreeContext(h NBL, size uint16) error {
 	hd.ctxOffset += uint32(size)
 	hd.ctxDynamic -= uint32(size)
 	return nil
+}
+
+// Layout is a copy of what a datapath checks of an NBL before it passes the NBL on: its links,
+// its owner, its SourceHandle, and its first NB with the place of its data. Pool.Layout reads it
+// with one look-up of the handle, where the accessors would look it up once each.
+type Layout struct {
+	Index        int // the slot index, as Index returns it
+	Next         NBL
+	FirstNB      NB
+	SourceHandle uint32
+	Owner        Owner
+	// NBLive says FirstNB is a live NB (of any pool). The fields below describe it, and are
+	// zero when it is not.
+	NBLive     bool
+	NextNB     NB
+	DataOffset uint32
+	DataLength uint32
+	// Data is the used data space, as Data returns it: nil when it spans a retreat block and
+	// the buffer behind it.
+	Data []byte
+}
+
+// Layout reads the layout of h. ok is false, and the Layout zero, when h is not a live NBL of p
+// (Check says why).
+func (p *Pool) Layout(h NBL) (l Layout, ok bool) {
+	i, ok := p.slot(h)
+	if !ok {
+		return Layout{}, false
+	}
+	hd := &p.hdr[i]
+	l.Index, l.Next, l.FirstNB, l.SourceHandle = int(i), hd.next, hd.firstNB, hd.sourceHandle
+	l.Owner = Owner(p.view[i].load() & viewOwnerMask)
+	if hd.firstNB == 0 {
+		return l, true
+	}
+	a, nb := &p.arena, (*nbHeader)(nil)
+	if uint32(hd.firstNB) == uint32(h)|kindNB && int(i) < len(p.nbs) {
+		nb = &p.nbs[i] // the NB preallocated with h: live while h is, no look-up needed
+	} else if a, nb = p.nb(hd.firstNB); nb == nil {
+		return l, true
+	}
+	l.NBLive, l.NextNB, l.DataOffset, l.DataLength = true, nb.next, nb.dataOffset, nb.dataLength
+	if nb.front == 0 {
+		end := nb.dataOffset + nb.dataLength
+		l.Data = nb.mdl[nb.dataOffset:end:end]
+	} else if head, tail := a.dataParts(nb); tail == nil {
+		l.Data = head
+	}
+	return l, true
+}
+
+// Rearm prepares h to carry a received frame of length bytes at the start of its first NB's
+// buffer, as a miniport re-arms a preallocated NBL before indicating it (specs/ndis.md §3.1):
+// the NB's used data space becomes [0, length), any retreat block goes back, and SourceHandle
+// and Status are set. It returns the buffer sliced to length, for the frame's bytes; nil, with
+// nothing changed, when length exceeds the buffer, or when h is not a live NBL of p or has no
+// live first NB (misuse, counted in Stats.Misuses). Next is the caller's to set (Link).
+func (p *Pool) Rearm(h NBL, length, sourceHandle, status uint32) []byte {
+	i, ok := p.slot(h)
+	if !ok {
+		p.misuses.add(1)
+		return nil
+	}
+	a, nb := &p.arena, (*nbHeader)(nil)
+	if uint32(p.hdr[i].firstNB) == uint32(h)|kindNB && int(i) < len(p.nbs) {
+		nb = &p.nbs[i] // the NB preallocated with h: live while h is
+	} else if a, nb = p.nb(p.hdr[i].firstNB); nb == nil {
+		p.misuses.add(1)
+		return nil
+	}
+	if uint64(length) > uint64(len(nb.mdl)) {
+		return nil
+	}
+	if nb.front != 0 {
+		a.mu.Lock()
+		a.releaseRetreatLocked(nb)
+		a.mu.Unlock()
+	}
+	nb.dataOffset, nb.dataLength = 0, length
+	hd := &p.hdr[i]
+	hd.sourceHandle, hd.status = sourceHandle, status
+	return nb.mdl[:length:length]
+}
+
+// FirstBuffer is Buffer(FirstNB(h)) with one look-up of h: the whole buffer a receive path
+// copies a frame into. It is nil when h is not a live NBL of p or has no live first NB.
+func (p *Pool) FirstBuffer(h NBL) []byte {
+	i, ok := p.slot(h)
+	if !ok {
+		return nil
+	}
+	nb := (*nbHeader)(nil)
+	if uint32(p.hdr[i].firstNB) == uint32(h)|kindNB && int(i) < len(p.nbs) {
+		nb = &p.nbs[i] // the NB preallocated with h: live while h is
+	} else if _, nb = p.nb(p.hdr[i].firstNB); nb == nil {
+		return nil
+	}
+	return nb.mdl[:len(nb.mdl):len(nb.mdl)]
+}
+
+// Link makes nbls one chain, in order: the Next of each is the one after it, and the last ends
+// the chain. It returns the head (0 for no NBLs). Every NBL must be a live NBL of p; otherwise
+// nothing changes and the error names the first that is not. Like SetNext it is for the NBLs'
+// owner.
+func (p *Pool) Link(nbls []NBL) (NBL, error) {
+	for _, h := range nbls {
+		if _, ok := p.slot(h); !ok {
+			return 0, p.badNBL(h)
+		}
+	}
+	if len(nbls) == 0 {
+		return 0, nil
+	}
+	last := len(nbls) - 1
+	for k, h := range nbls[:last] {
+		p.hdr[uint32(h)&p.idxMask].next = nbls[k+1]
+	}
+	p.hdr[uint32(nbls[last])&p.idxMask].next = 0
+	return nbls[0], nil
 }
