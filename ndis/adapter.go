@@ -79,20 +79,23 @@ type Adapter struct {
 	poolSeq        uint16
 
 	// stamp is the last time read from the clock, Unix nanoseconds. Reading the clock costs more
-	// than the rest of a frame's bookkeeping (tens of ns natively, a JS call under wasm), so
+	// than the rest of a frame's bookkeeping (tens of ns natively, two JS calls under wasm), so
 	// per-frame log entries (Taken, Posted, Filtered, Recycled) carry the time of the latest
-	// per-chain event or watchdog check instead.
-	stamp atomic.Int64
+	// per-chain event or watchdog check instead, and so do returns made while an indication is
+	// in progress (indicating > 0), whose clock read is that recent.
+	stamp      sharedNanos
+	indicating sharedCount // IndicateReceive calls between their clock read and their end
 
-	outstanding  atomic.Int64 // receive NBLs indicated and not yet back (RESOURCES ones during the call)
-	sendsPending atomic.Int64 // send NBLs given to the miniport and not completed
+	outstanding  sharedInt64 // receive NBLs indicated and not yet back (RESOURCES ones during the call)
+	sendsPending sharedInt64 // send NBLs given to the miniport and not completed
 
-	binding atomic.Pointer[binding]
-	filter  atomic.Pointer[rxFilter]
-	pools   atomic.Pointer[[]*poolEntry] // copy-on-write: the datapath reads it without a lock
+	binding sharedPtr[binding]
+	filter  sharedPtr[rxFilter]
+	pools   sharedPtr[[]*poolEntry] // copy-on-write: the datapath reads it without a lock
 
 	stats   counters
 	log     eventLog
+	walks   uint64 // chain walks numbered for slot.walk; guarded by log.mu
 	reports reportLog
 }
 
@@ -107,14 +110,18 @@ type poolEntry struct {
 	component   Component
 	allocatedBy string
 	slots       []slot // by pool.Index
+	// moving is room (len(slots)) to gather the NBLs of a chain that change owner together, so
+	// that the pool is called once per chain (mover.moveAll). Only under the log lock, sliced
+	// to [:0] into a local each time: appending to a field would cost a write barrier per NBL.
+	moving []pool.NBL
 }
 
 // slot is what the adapter remembers about one NBL while it is away from its owner.
 type slot struct {
 	// since is when the NBL reached an owner the watchdogs watch (held by protocol, send in
 	// flight, to reclaim), Unix nanoseconds; reported is set once Check has reported it.
-	since    atomic.Int64
-	reported atomic.Bool
+	since    sharedNanos
+	reported sharedBool
 	// The layout at indication, to detect a protocol that returns it changed (NB_LIST_TAMPERED).
 	nb       pool.NB
 	off, len uint32
@@ -122,14 +129,18 @@ type slot struct {
 	next pool.NBL
 	// cancelID is NDIS_SET_NET_BUFFER_LIST_CANCEL_ID of a send NBL.
 	cancelID uint64
+	// walk is the chain walk (Adapter.walks) that last met the NBL. Walks that change owners
+	// only after the walk (mover.moveAll) check it: meeting an NBL twice means the chain goes
+	// round a cycle, and the second meeting must be refused as it would be after a move.
+	walk uint64
 }
 
 // watch starts timing the NBL for the watchdogs. since means nothing unless the owner is one the
 // watchdogs watch, so it is never cleared.
 func (s *slot) watch(now int64) {
-	s.since.Store(now)
-	if s.reported.Load() { // a load is cheaper than a store: most NBLs were never reported
-		s.reported.Store(false)
+	s.since.store(now)
+	if s.reported.load() { // a load is cheaper than a store: most NBLs were never reported
+		s.reported.store(false)
 	}
 }
 
@@ -166,7 +177,7 @@ func New(mp Miniport, cfg Config) *Adapter {
 		reports: reportLog{max: cfg.MaxReports},
 	}
 	a.created = a.clock()
-	a.stamp.Store(a.created.UnixNano())
+	a.stamp.store(a.created.UnixNano())
 	a.filter.Store(&rxFilter{})
 	a.pools.Store(&[]*poolEntry{})
 	return a
@@ -195,7 +206,7 @@ func (a *Adapter) SendsPending() int { return int(a.sendsPending.Load()) }
 // nowNanos reads the clock.
 func (a *Adapter) nowNanos() int64 {
 	t := a.clock().UnixNano()
-	a.stamp.Store(t)
+	a.stamp.store(t)
 	return t
 }
 
@@ -245,7 +256,7 @@ func (a *Adapter) registerPool(c Component, params pool.Params, skip int) (*pool
 		return nil, err
 	}
 	e := &poolEntry{p: p, name: params.Name, component: c, allocatedBy: callerName(skip + 1),
-		slots: make([]slot, params.Capacity)}
+		slots: make([]slot, params.Capacity), moving: make([]pool.NBL, 0, params.Capacity)}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.poolSeq++
@@ -294,6 +305,18 @@ func (a *Adapter) FreeNBLPool(p *pool.Pool) error {
 	return nil
 }
 
+// entryOfNBL finds the registry entry of h's pool; nil if h is not an NBL handle of a pool made
+// through this adapter. It reads only the handle's pool id, where pool.PoolOf would resolve a
+// weak pointer through the runtime.
+func (a *Adapter) entryOfNBL(h pool.NBL) *poolEntry {
+	for _, e := range *a.pools.Load() {
+		if e.p.Index(h) >= 0 {
+			return e
+		}
+	}
+	return nil
+}
+
 // entryOf finds the registry entry of p; nil if p was not made through this adapter. The
 // registry holds a handful of pools, so a scan beats a map.
 func (a *Adapter) entryOf(p *pool.Pool) *poolEntry {
@@ -328,7 +351,7 @@ func (a *Adapter) allocateNBL(e *poolEntry, owner pool.Owner) (pool.NBL, error) 
 
 // FreeNBL is NdisFreeNetBufferList for an NBL of a pool made through the adapter, logged as Freed.
 func (a *Adapter) FreeNBL(h pool.NBL) error {
-	e := a.entryOf(pool.PoolOf(h))
+	e := a.entryOfNBL(h)
 	if e == nil {
 		return a.misuse(pool.NonPoolNBL, nil, h, "FreeNBL: not from a pool of adapter %q", a.name)
 	}
@@ -385,7 +408,7 @@ func (a *Adapter) Initialize() error {
 		a.lookahead = uint32(attrs.MaxFrameSize)
 		a.multicast = nil
 		a.mu.Unlock()
-		a.filter.Store(&rxFilter{mac: attrs.MAC, maxTotal: attrs.MaxFrameSize + ethernetHeaderLen})
+		a.filter.Store(&rxFilter{mac: addr48(attrs.MAC[:]), maxTotal: attrs.MaxFrameSize + ethernetHeaderLen})
 		return nil
 	}
 	a.mu.Lock()

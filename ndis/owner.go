@@ -6,8 +6,8 @@ import (
 	"webminiport/pool"
 )
 
-// The NBL ownership rules live in this file: who may hold an NBL, and the one function (mover.move)
-// through which every change of owner is made and logged.
+// The NBL ownership rules live in this file: who may hold an NBL, and the mover, through which
+// every change of owner is made and logged.
 
 // Component is a driver (or NDIS itself) that can hold an NBL: the "Currently held by" of
 // !ndiskd.pendingnbls and the actor of a tracking-log entry.
@@ -92,15 +92,12 @@ func OwnerComponent(o pool.Owner, home Component) Component {
 	return home
 }
 
-// miniportMayIndicate reports whether the miniport owns an NBL with owner o and so may indicate
-// it. Free-list NBLs count: NDIS knows nothing of the miniport's private lists.
-func miniportMayIndicate(o pool.Owner) bool {
-	switch o {
-	case pool.OwnerAllocated, OwnerMiniportFree, OwnerMiniport, OwnerPosted, OwnerReclaim:
-		return true
-	}
-	return false
-}
+// mayIndicate has bit o set for each owner o under which the miniport owns an NBL and so may
+// indicate it. Free-list NBLs count: NDIS knows nothing of the miniport's private lists.
+const mayIndicate = 1<<pool.OwnerAllocated | 1<<OwnerMiniportFree | 1<<OwnerMiniport | 1<<OwnerPosted | 1<<OwnerReclaim
+
+// miniportMayIndicate reports whether the miniport may indicate an NBL with owner o.
+func miniportMayIndicate(o pool.Owner) bool { return mayIndicate>>o&1 != 0 }
 
 // lentToProtocol reports whether an NBL with owner o is a receive NBL the protocol has not given
 // back: touching, re-posting or re-indicating it is ACCESS_WHILE_LENT / DOUBLE_INDICATE.
@@ -126,26 +123,45 @@ func (a *Adapter) beginMoves(comp Component) mover {
 // beginFrameMoves starts a batch for a per-frame event, stamped with the latest time read (see
 // Adapter.stamp) rather than the clock.
 func (a *Adapter) beginFrameMoves(comp Component) mover {
-	now := a.stamp.Load()
+	now := a.stamp.load()
 	a.log.mu.Lock()
 	return mover{a: a, now: now, comp: comp}
+}
+
+// beginReturnMoves starts the batch of a return. Inside an indication (a protocol returning from
+// its ReceiveNBLs, the common case, or NDIS returning for an unbound adapter) it is stamped with
+// the latest time read, which that indication's own clock read keeps within one indication of
+// the truth; a return at any other time reads the clock.
+func (a *Adapter) beginReturnMoves(comp Component) mover {
+	if a.indicating.load() > 0 {
+		return a.beginFrameMoves(comp)
+	}
+	return a.beginMoves(comp)
 }
 
 // move gives h to owner to and records why. The caller has validated h (a live NBL of e's pool
 // that the acting component may hand over), so SetOwner cannot fail here.
 func (m mover) move(e *poolEntry, h pool.NBL, to pool.Owner, kind LogKind, arg uint32) {
 	_ = e.p.SetOwner(h, to)
-	m.a.log.put(LogEntry{Time: m.now, NBL: h, Pool: e.handle, Kind: kind, Component: m.comp, Owner: to, Arg: arg})
+	m.a.log.put(m.now, h, makeAttrs(e.handle, kind, m.comp, to, arg))
+}
+
+// moveAll is move for every NBL of nbls, all live NBLs of e's pool, with one call into the pool
+// for the whole set: the datapath moves chains, and a call per NBL costs more than the rest of
+// its bookkeeping under GOOS=js.
+func (m mover) moveAll(e *poolEntry, nbls []pool.NBL, to pool.Owner, kind LogKind, arg uint32) {
+	_ = e.p.SetOwners(nbls, to)
+	m.a.log.putAll(m.now, nbls, makeAttrs(e.handle, kind, m.comp, to, arg))
 }
 
 // freed records that h went back into its pool (the caller has freed it).
 func (m mover) freed(e *poolEntry, h pool.NBL) {
-	m.a.log.put(LogEntry{Time: m.now, NBL: h, Pool: e.handle, Kind: LogFreed, Component: m.comp, Owner: pool.OwnerPool})
+	m.a.log.put(m.now, h, makeAttrs(e.handle, LogFreed, m.comp, pool.OwnerPool, 0))
 }
 
 // note records an event that changes no owner (a dropped frame has no NBL).
 func (m mover) note(e *poolEntry, kind LogKind) {
-	m.a.log.put(LogEntry{Time: m.now, Pool: e.handle, Kind: kind, Component: m.comp})
+	m.a.log.put(m.now, 0, makeAttrs(e.handle, kind, m.comp, 0, 0))
 }
 
 func (m mover) done() { m.a.log.mu.Unlock() }

@@ -25,36 +25,19 @@ func (a *Adapter) IndicateReceive(chain pool.NBL, count int, flags ReceiveFlags)
 	if chain == 0 {
 		return a.misuse(pool.CountMismatch, nil, 0, "indicated an empty chain with count %d", count)
 	}
-	p := pool.PoolOf(chain)
-	e := a.entryOf(p)
+	e := a.entryOfNBL(chain)
 	if e == nil || e.component != ComponentMiniport {
 		return a.misuse(pool.NonPoolNBL, nil, chain, "indicated, but not from a receive pool the miniport made through adapter %q", a.name)
 	}
+	p := e.p
 
 	// Pass 1 validates everything before anything changes, so a refused call leaves the chain
-	// exactly as the miniport had it.
+	// exactly as the miniport had it; pass 2 only hands the NBLs over.
 	maxTotal := uint32(a.filter.Load().maxTotal)
-	n := 0
-	for h := chain; h != 0; h = p.Next(h) {
-		n++
-		if n > len(e.slots) {
-			return a.misuse(pool.CountMismatch, e, chain, "indicated chain is longer than its pool (%d NBLs): a cycle", len(e.slots))
-		}
-		if err := p.Check(h); err != nil {
-			return a.record(err) // freed, or of another pool
-		}
-		if err := p.CheckEthernet(h, maxTotal); err != nil {
-			return a.record(err)
-		}
-		if o := p.Owner(h); !miniportMayIndicate(o) {
-			if lentToProtocol(o) {
-				return a.misuse(pool.DoubleIndicate, e, h, "indicated again while %s", OwnerName(o))
-			}
-			return a.misuse(pool.AccessWhileLent, e, h, "indicated, but it is not the miniport's (%s)", OwnerName(o))
-		}
-		if p.SourceHandle(h) != a.handle {
-			return a.misuse(pool.MissingSourceHandle, e, h, "indicated with SourceHandle %#x, want the adapter handle %#x", p.SourceHandle(h), a.handle)
-		}
+	var t tally
+	n, bad := e.noteChain(chain, maxTotal, a.handle, &t)
+	if bad != 0 {
+		return a.refuseIndication(e, chain, bad, n, maxTotal)
 	}
 	if n != count {
 		return a.misuse(pool.CountMismatch, e, chain, "NumberOfNetBufferLists is %d but the chain holds %d NBLs", count, n)
@@ -72,27 +55,16 @@ func (a *Adapter) IndicateReceive(chain pool.NBL, count int, flags ReceiveFlags)
 	a.mu.Unlock()
 
 	// Pass 2: the NBLs change hands.
-	var t tally
 	kind, owner := LogIndicated, OwnerProtocol
 	if resources {
 		kind, owner = LogIndicatedResources, OwnerLentResources
 	}
 	m := a.beginMoves(ComponentMiniport)
-	for h := chain; h != 0; {
-		next := p.Next(h)
-		nb := p.FirstNB(h)
-		s := &e.slots[p.Index(h)]
-		s.nb, s.off, s.len, s.next = nb, p.DataOffset(nb), p.DataLength(nb), next
-		t.add(p.Data(nb), s.len)
-		if !resources {
-			s.watch(m.now)
-		}
-		m.move(e, h, owner, kind, uint32(flags))
-		h = next
-	}
+	m.moveAll(e, e.gatherChain(chain, n, !resources, m.now), owner, kind, uint32(flags))
 	m.done()
 	a.stats.addIn(&t)
 
+	a.indicating.add(1)
 	switch {
 	case b != nil:
 		b.proto.ReceiveNBLs(p, chain, n, flags)
@@ -100,10 +72,85 @@ func (a *Adapter) IndicateReceive(chain pool.NBL, count int, flags ReceiveFlags)
 		// Nobody is bound: NDIS gives the NBLs straight back.
 		_ = a.returnChain(chain, 0, ComponentNDIS)
 	}
+	a.indicating.add(-1)
 	if resources {
 		a.reclaim(e, chain, n)
 	}
 	return nil
+}
+
+// noteChain is the first pass of an indication: it walks the chain from h checking that every
+// NBL may be indicated (indicatable), notes each one's layout in its slot (the slot of an NBL the
+// miniport holds is the adapter's to write, and nothing reads it until the NBL is indicated), and
+// counts the frames into t. It returns the chain length, or the position and handle of the first
+// NBL that may not be indicated, or that makes the chain longer than the pool (a cycle). Like
+// returnRun it is a loop of its own, with few variables, for the wasm backend.
+func (e *poolEntry) noteChain(h pool.NBL, maxTotal, handle uint32, t *tally) (n int, bad pool.NBL) {
+	p, slots := e.p, e.slots
+	for h != 0 {
+		n++
+		l, live := p.Layout(h)
+		if n > len(slots) || !live || !indicatable(&l, maxTotal, handle) {
+			return n, h
+		}
+		s := &slots[l.Index]
+		s.nb, s.off, s.len, s.next = l.FirstNB, l.DataOffset, l.DataLength, l.Next
+		t.add(l.Data, l.DataLength)
+		h = l.Next
+	}
+	return n, 0
+}
+
+// gatherChain is the second pass: it collects the n NBLs of the chain from h (along the links
+// noteChain noted) into e.moving, to change hands, and when watch is set starts their watchdog
+// timers at now. The caller holds the log lock.
+func (e *poolEntry) gatherChain(h pool.NBL, n int, watch bool, now int64) []pool.NBL {
+	p, slots, moving := e.p, e.slots, e.moving[:0]
+	for range n {
+		s := &slots[p.Index(h)]
+		if watch {
+			s.watch(now)
+		}
+		moving = append(moving, h)
+		h = s.next
+	}
+	return moving
+}
+
+// indicatable reports whether an NBL laid out as l may be indicated: exactly one NB, a frame
+// no longer than maxTotal, owned by the miniport, SourceHandle the adapter's. It computes one
+// flag for all the rules rather than testing them one by one, because under GOOS=js every branch
+// costs a trip through the function's block dispatch; refuseIndication says which rule failed.
+func indicatable(l *pool.Layout, maxTotal, handle uint32) bool {
+	bad := uint64(l.NextNB) | uint64(l.SourceHandle^handle) | // a second NB; not from this adapter
+		(uint64(maxTotal)-uint64(l.DataLength))>>63 | // longer than maxTotal
+		uint64(mayIndicate>>l.Owner&1^1) // not the miniport's
+	if !l.NBLive { // no NB, or a dead one
+		bad = 1
+	}
+	return bad == 0
+}
+
+// refuseIndication reports why the n-th NBL of a chain, h, cannot be indicated, checking the
+// rules in the order the indication's doc lists them.
+func (a *Adapter) refuseIndication(e *poolEntry, chain, h pool.NBL, n int, maxTotal uint32) error {
+	p := e.p
+	if n > len(e.slots) {
+		return a.misuse(pool.CountMismatch, e, chain, "indicated chain is longer than its pool (%d NBLs): a cycle", len(e.slots))
+	}
+	if err := p.Check(h); err != nil {
+		return a.record(err) // freed, or of another pool
+	}
+	if err := p.CheckEthernet(h, maxTotal); err != nil {
+		return a.record(err)
+	}
+	if o := p.Owner(h); !miniportMayIndicate(o) {
+		if lentToProtocol(o) {
+			return a.misuse(pool.DoubleIndicate, e, h, "indicated again while %s", OwnerName(o))
+		}
+		return a.misuse(pool.AccessWhileLent, e, h, "indicated, but it is not the miniport's (%s)", OwnerName(o))
+	}
+	return a.misuse(pool.MissingSourceHandle, e, h, "indicated with SourceHandle %#x, want the adapter handle %#x", p.SourceHandle(h), a.handle)
 }
 
 // reclaim takes back the n NBLs of a RESOURCES indication when the call returns, restoring and
@@ -112,6 +159,7 @@ func (a *Adapter) reclaim(e *poolEntry, chain pool.NBL, n int) {
 	p := e.p
 	var broken []pool.NBL
 	m := a.beginMoves(ComponentNDIS)
+	moving := e.moving[:0]
 	h := chain
 	for i := 0; i < n; i++ {
 		s := &e.slots[p.Index(h)]
@@ -120,9 +168,10 @@ func (a *Adapter) reclaim(e *poolEntry, chain pool.NBL, n int) {
 			_ = p.SetNext(h, s.next)
 		}
 		s.watch(m.now)
-		m.move(e, h, OwnerReclaim, LogReclaimed, 0)
+		moving = append(moving, h)
 		h = s.next
 	}
+	m.moveAll(e, moving, OwnerReclaim, LogReclaimed, 0)
 	m.done()
 	a.outstanding.Add(-int64(n))
 	for _, h := range broken {
@@ -144,50 +193,77 @@ func (a *Adapter) returnChain(chain pool.NBL, flags ReturnFlags, comp Component)
 	var (
 		head, tail pool.NBL
 		tailPool   *pool.Pool
+		tailNext   pool.NBL // tail's Next as the walk read it
 		n          int
 		e          *poolEntry
-		bad        []badNBL // allocated only on misuse
+		moving     []pool.NBL // e's NBLs to give to the miniport
+		bad        []badNBL   // allocated only on misuse
 	)
 	limit := a.totalSlots()
-	m := a.beginMoves(comp)
+	m := a.beginReturnMoves(comp)
+	a.walks++
+	walk := a.walks
 	for h, steps := chain, 0; h != 0; steps++ {
 		if steps > limit {
 			bad = append(bad, badNBL{pool.CountMismatch, e, h, "returned chain is longer than every pool together: a cycle"})
 			break
 		}
 		if e == nil || e.p.Index(h) < 0 { // another pool than the last NBL's
-			if e = a.entryOf(pool.PoolOf(h)); e == nil {
+			if e != nil {
+				m.moveAll(e, moving, OwnerMiniport, LogReturned, uint32(flags))
+			}
+			if e = a.entryOfNBL(h); e == nil {
 				bad = append(bad, badNBL{pool.NonPoolNBL, nil, h, "returned NBL is not from a pool of this adapter"})
 				break // its Next cannot be read
 			}
+			moving = e.moving[:0]
+		}
+		// The common case first: a run of the protocol's NBLs of pool e, each as indicated,
+		// still linked as they were.
+		var first, last, after pool.NBL
+		taken := len(moving)
+		if moving, first, last, after = e.returnRun(h, walk, moving); first != 0 {
+			if head == 0 {
+				head = first
+			} else if tailNext != first { // relink only around NBLs held back
+				_ = tailPool.SetNext(tail, first)
+			}
+			n += len(moving) - taken
+			tail, tailPool, tailNext = last, e.p, after
+			h = after
+			continue
 		}
 		p := e.p
-		next := p.Next(h) // read before passing h on: the miniport may reuse it at once
-		switch o := p.Owner(h); {
-		case o == OwnerProtocol:
-			s := &e.slots[p.Index(h)]
-			nb := p.FirstNB(h)
-			if nb != s.nb || p.NextNB(nb) != 0 || p.DataOffset(nb) != s.off || p.DataLength(nb) != s.len {
-				bad = append(bad, badNBL{pool.NBListTampered, e, h, "returned with its NB or data range changed"})
+		l, _ := p.Layout(h) // zero for a dead handle: Next 0, owner OwnerPool
+		next := l.Next      // read before passing h on: the miniport may reuse it at once
+		if l.Owner == OwnerProtocol {
+			// Met before in this walk means the chain goes round: the first meeting gave it to
+			// the miniport already.
+			if s := &e.slots[p.Index(h)]; s.walk != walk {
+				s.walk = walk
+				if uint32(l.FirstNB^s.nb)|uint32(l.NextNB)|(l.DataOffset^s.off)|(l.DataLength^s.len) != 0 {
+					bad = append(bad, badNBL{pool.NBListTampered, e, h, "returned with its NB or data range changed"})
+				}
+				if head == 0 {
+					head = h
+				} else if tailNext != h { // relink only around NBLs held back
+					_ = tailPool.SetNext(tail, h)
+				}
+				tail, tailPool, tailNext = h, p, next
+				moving = append(moving, h)
+				n++
+				h = next
+				continue
 			}
-			if head == 0 {
-				head = h
-			} else {
-				_ = tailPool.SetNext(tail, h)
-			}
-			tail, tailPool = h, p
-			m.move(e, h, OwnerMiniport, LogReturned, uint32(flags))
-			n++
-		case o == OwnerLentResources:
-			bad = append(bad, badNBL{pool.ChainNotRestored, e, h, "returned an NBL indicated with RESOURCES; it must not be kept or returned"})
-		case e.component == ComponentProtocol:
-			bad = append(bad, badNBL{pool.ForeignNBLFree, e, h, "returned the protocol's own NBL to the miniport"})
-		default:
-			bad = append(bad, badNBL{pool.DoubleFree, e, h, "returned an NBL that is not lent to the protocol (" + OwnerName(o) + "): returned twice?"})
+			l.Owner = OwnerMiniport
 		}
+		bad = append(bad, notReturnable(e, h, l.Owner))
 		h = next
 	}
-	if tail != 0 {
+	if e != nil {
+		m.moveAll(e, moving, OwnerMiniport, LogReturned, uint32(flags))
+	}
+	if tail != 0 && tailNext != 0 {
 		_ = tailPool.SetNext(tail, 0)
 	}
 	m.done()
@@ -196,6 +272,44 @@ func (a *Adapter) returnChain(chain pool.NBL, flags ReturnFlags, comp Component)
 		a.mp.ReturnNBLs(head, flags)
 	}
 	return a.reportAll(bad)
+}
+
+// returnRun takes the run of NBLs from h that are lent to the protocol, of pool e, met for the
+// first time in this walk (marked with walk) and returned with the layout they were indicated
+// with: it appends them to moving and returns the first and last of them (0, 0 when h is not
+// such an NBL) and the Next of the last. Everything else is for returnChain's general case. The
+// loop is kept apart, with few variables, because the wasm backend keeps the rest in memory.
+func (e *poolEntry) returnRun(h pool.NBL, walk uint64, moving []pool.NBL) (_ []pool.NBL, first, last, after pool.NBL) {
+	p, slots := e.p, e.slots
+	for h != 0 {
+		l, _ := p.Layout(h)
+		if l.Owner != OwnerProtocol {
+			break
+		}
+		s := &slots[l.Index]
+		if s.walk == walk || uint32(l.FirstNB^s.nb)|uint32(l.NextNB)|(l.DataOffset^s.off)|(l.DataLength^s.len) != 0 {
+			break
+		}
+		s.walk = walk
+		moving = append(moving, h)
+		if first == 0 {
+			first = h
+		}
+		last = h
+		h = l.Next
+	}
+	return moving, first, last, h
+}
+
+// notReturnable says why NBL h of pool e, with owner o, cannot be returned to the miniport.
+func notReturnable(e *poolEntry, h pool.NBL, o pool.Owner) badNBL {
+	switch {
+	case o == OwnerLentResources:
+		return badNBL{pool.ChainNotRestored, e, h, "returned an NBL indicated with RESOURCES; it must not be kept or returned"}
+	case e.component == ComponentProtocol:
+		return badNBL{pool.ForeignNBLFree, e, h, "returned the protocol's own NBL to the miniport"}
+	}
+	return badNBL{pool.DoubleFree, e, h, "returned an NBL that is not lent to the protocol (" + OwnerName(o) + "): returned twice?"}
 }
 
 // badNBL is a misuse found in the middle of a chain walk, reported after the walk (outside the

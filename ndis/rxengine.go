@@ -3,6 +3,7 @@ package ndis
 import (
 	"errors"
 	"fmt"
+	"math"
 
 	"webminiport/pool"
 )
@@ -26,9 +27,9 @@ type RxConfig struct {
 // RxEngine is the seed's receive-buffer pattern (WDK "Miniport Driver Buffer Management") for a
 // miniport: in its initialize handler the miniport makes an NBL pool with NBs and data buffers,
 // preallocates every receive NBL onto its own free list, fills them with frames (Take, copy,
-// Commit), indicates them in chains (Flush), takes returned NBLs back onto the free list
-// (Return, from its ReturnNBLs handler) and, in its halt handler, frees every NBL and then the
-// pool (Free).
+// Commit; CopyFrame; or, a burst at a time, an RxBatch), indicates them in chains (Flush), takes
+// returned NBLs back onto the free list (Return, from its ReturnNBLs handler) and, in its halt
+// handler, frees every NBL and then the pool (Free).
 //
 // The engine keeps the count that must always hold (Conservation): free + held by the miniport +
 // posted to the device + outstanding at the protocol (+ lent with RESOURCES during a call) = Count.
@@ -43,10 +44,10 @@ type RxEngine struct {
 	// Guarded by the adapter's bookkeeping lock (a.log.mu), with stock.free.
 	inHand      int // taken or reclaimed, not on the free list, not indicated (includes pending)
 	posted      int
-	outstanding int // indicated without RESOURCES, not returned
-	lent        int // indicated with RESOURCES, not yet back on the free list
-	head, tail  pool.NBL
-	pending     int
+	outstanding int        // indicated without RESOURCES, not returned
+	lent        int        // indicated with RESOURCES, not yet back on the free list
+	pending     []pool.NBL // committed, in order, to be linked into a chain by the next Flush
+	reserved    int        // free NBLs an RxBatch holds out of the free list (counted as free)
 	drained     func()
 	dropped     uint64
 	filtered    uint64
@@ -69,7 +70,7 @@ func NewRxEngine(a *Adapter, cfg RxConfig) (*RxEngine, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &RxEngine{stock: s, low: cfg.LowWatermark}, nil
+	return &RxEngine{stock: s, low: cfg.LowWatermark, pending: make([]pool.NBL, 0, cfg.Count)}, nil
 }
 
 // Pool returns the receive pool.
@@ -91,7 +92,7 @@ func (r *RxEngine) Take() (pool.NBL, []byte) {
 	r.inHand++
 	m.move(r.e, h, OwnerMiniport, LogTaken, 0)
 	m.done()
-	return h, r.p.Buffer(r.p.FirstNB(h))
+	return h, r.p.FirstBuffer(h)
 }
 
 // Post takes a free NBL and marks it posted to the device, for a device that fills receive
@@ -107,67 +108,107 @@ func (r *RxEngine) Post() (pool.NBL, []byte) {
 	r.posted++
 	m.move(r.e, h, OwnerPosted, LogPosted, 0)
 	m.done()
-	return h, r.p.Buffer(r.p.FirstNB(h))
+	return h, r.p.FirstBuffer(h)
 }
 
 // Commit queues a taken (or posted) NBL holding a frame of length bytes for the next Flush. The
 // NBL is set up as NDIS requires before an indication: data range [0, length), SourceHandle the
-// adapter's, Status SUCCESS, Next nil. A frame the packet filter refuses goes straight back to
-// the free list and is not counted as received. A frame shorter than an Ethernet header or longer
-// than the buffer or OID_GEN_MAXIMUM_TOTAL_SIZE goes back too, counted in ifInErrors, and the
-// error says why.
+// adapter's, Status SUCCESS, Next nil (Flush links the chain). A frame the packet filter refuses
+// goes straight back to the free list and is not counted as received. A frame shorter than an
+// Ethernet header or longer than the buffer or OID_GEN_MAXIMUM_TOTAL_SIZE goes back too, counted
+// in ifInErrors, and the error says why.
 func (r *RxEngine) Commit(h pool.NBL, length int) error {
-	p := r.p
-	o := p.Owner(h)
+	o := r.p.Owner(h)
 	if o != OwnerMiniport && o != OwnerPosted {
 		return r.misuseNotHeld(h, "committed")
 	}
-	nb := p.FirstNB(h)
-	buf := p.Buffer(nb)
-	f := r.a.filter.Load()
-	if length < ethernetHeaderLen || length > len(buf) || (f.maxTotal > 0 && length > f.maxTotal) {
-		r.a.CountReceiveErrors(1)
-		r.recycleOne(h, o, LogRecycled, 0)
-		return fmt.Errorf("ndis: rx pool %q: frame of %d bytes outside %d..min(buffer %d, max total size %d)", r.e.name, length, ethernetHeaderLen, len(buf), f.maxTotal)
+	if kind, err := r.arm(h, nil, length); kind != 0 {
+		r.recycleOne(h, o, kind, refusedArg(kind, length))
+		return err
 	}
-	if !f.accepts(buf[:length]) {
-		r.recycleOne(h, o, LogFiltered, uint32(length))
-		return nil
-	}
-	_ = p.SetData(nb, 0, uint32(length))
-	p.SetSourceHandle(h, r.a.handle)
-	p.SetStatus(h, uint32(StatusSuccess))
-	_ = p.SetNext(h, 0)
 	m := r.a.beginFrameMoves(ComponentMiniport)
 	if o == OwnerPosted {
 		m.move(r.e, h, OwnerMiniport, LogDeviceFilled, uint32(length))
 		r.posted--
 		r.inHand++
 	}
-	if r.tail != 0 {
-		_ = p.SetNext(r.tail, h)
-	} else {
-		r.head = h
-	}
-	r.tail = h
-	r.pending++
+	r.pending = append(r.pending, h)
 	m.done()
 	return nil
 }
 
+// arm sets up NBL h, which the miniport holds, for a frame of length bytes at the start of its
+// buffer, after copying frame there when it is not nil (then length is len(frame)). It returns 0
+// when the frame is to be indicated, LogFiltered when the packet filter refuses it, and
+// LogRecycled with the error, counted in ifInErrors, when the NBL cannot carry it.
+func (r *RxEngine) arm(h pool.NBL, frame []byte, length int) (LogKind, error) {
+	f := r.a.filter.Load()
+	limit := f.maxTotal
+	if limit == 0 { // before the first initialize only the buffer bounds a frame
+		limit = math.MaxInt
+	}
+	var buf []byte
+	if uint(length-ethernetHeaderLen) <= uint(limit-ethernetHeaderLen) { // one test for both bounds
+		// nil when longer than the buffer
+		buf = r.p.Rearm(h, uint32(length), r.a.handle, uint32(StatusSuccess))
+	}
+	if buf == nil {
+		return LogRecycled, r.badLength(h, frame, length, f.maxTotal)
+	}
+	copy(buf, frame)
+	if !f.accepts(buf) {
+		return LogFiltered, nil
+	}
+	return 0, nil
+}
+
+// badLength counts a frame of length bytes that NBL h cannot carry in ifInErrors and says why.
+func (r *RxEngine) badLength(h pool.NBL, frame []byte, length, maxTotal int) error {
+	r.a.CountReceiveErrors(1)
+	size := len(r.p.FirstBuffer(h))
+	if frame != nil && length > size {
+		return fmt.Errorf("ndis: rx pool %q: frame of %d bytes does not fit a %d-byte buffer", r.e.name, length, size)
+	}
+	return fmt.Errorf("ndis: rx pool %q: frame of %d bytes outside %d..min(buffer %d, max total size %d)", r.e.name, length, ethernetHeaderLen, size, maxTotal)
+}
+
+// refusedArg is the log argument of a frame arm refused as kind: its length when Filtered.
+func refusedArg(kind LogKind, length int) uint32 {
+	if kind == LogFiltered {
+		return uint32(length)
+	}
+	return 0
+}
+
 // CopyFrame is Take, copy and Commit for a frame that arrived in some other buffer (a USB
-// transfer). A frame dropped for want of a buffer is counted and is no error.
+// transfer), under one acquisition of the bookkeeping lock. A frame dropped for want of a buffer
+// is counted and is no error.
 func (r *RxEngine) CopyFrame(frame []byte) error {
-	h, buf := r.Take()
+	m := r.a.beginFrameMoves(ComponentMiniport)
+	h := r.pop()
 	if h == 0 {
+		r.dropped++
+		m.note(r.e, LogDropped)
+		m.done()
+		r.a.countNoBuffer()
 		return nil
 	}
-	if len(frame) > len(buf) {
-		r.a.CountReceiveErrors(1)
-		r.recycleOne(h, OwnerMiniport, LogRecycled, 0)
-		return fmt.Errorf("ndis: rx pool %q: frame of %d bytes does not fit a %d-byte buffer", r.e.name, len(frame), len(buf))
+	m.move(r.e, h, OwnerMiniport, LogTaken, 0)
+	// The frame is copied under the lock: the NBL joins the pending chain at once, and a Flush
+	// on another goroutine must not indicate it half filled.
+	kind, err := r.arm(h, frame, len(frame))
+	if kind != 0 {
+		if kind == LogFiltered {
+			r.filtered++
+		}
+		m.move(r.e, h, r.home, kind, refusedArg(kind, len(frame)))
+		r.free = append(r.free, h)
+	} else {
+		r.inHand++
+		r.pending = append(r.pending, h)
 	}
-	return r.Commit(h, copy(buf, frame))
+	m.done()
+	return err
 }
 
 // Recycle puts an NBL the miniport holds back on the free list: taken or posted and not to be
@@ -182,7 +223,7 @@ func (r *RxEngine) Recycle(h pool.NBL) error {
 }
 
 // recycleOne moves one held NBL (owner o: OwnerMiniport, OwnerPosted or OwnerReclaim) to the
-// free list.
+// free list, logged as kind (Recycled, or Filtered with the frame length arg).
 func (r *RxEngine) recycleOne(h pool.NBL, o pool.Owner, kind LogKind, arg uint32) {
 	m := r.a.beginFrameMoves(ComponentMiniport)
 	if o == OwnerPosted {
@@ -204,44 +245,53 @@ func (r *RxEngine) recycleOne(h pool.NBL, o pool.Owner, kind LogKind, arg uint32
 // frame. If the adapter refuses the indication (not running, misuse) the NBLs go back on the free
 // list and the error is returned.
 func (r *RxEngine) Flush(flags ReceiveFlags) error {
-	r.a.log.mu.Lock()
-	head, n := r.head, r.pending
+	m := r.a.beginFrameMoves(ComponentMiniport)
+	n := len(r.pending)
 	if n == 0 {
-		r.a.log.mu.Unlock()
+		m.done()
 		return nil
 	}
-	r.head, r.tail, r.pending = 0, 0, 0
+	head, err := r.p.Link(r.pending)
+	if err != nil {
+		// An NBL of the chain died while the miniport held it (it freed it through FreeNBL):
+		// nothing is indicated, and the others go back on the free list.
+		r.recyclePending(m)
+		m.done()
+		return r.a.record(err)
+	}
+	r.pending = r.pending[:0]
 	r.inHand -= n
-	resources := len(r.free) < r.low
+	resources := len(r.free)+r.reserved < r.low
 	if resources {
 		r.lent += n
 		r.resources++
 	} else {
 		r.outstanding += n
 	}
-	r.a.log.mu.Unlock()
+	m.done()
 
 	if resources {
 		flags |= ReceiveResources
 	}
-	err := r.a.IndicateReceive(head, n, flags|ReceivePerfectFiltered)
+	err = r.a.IndicateReceive(head, n, flags|ReceivePerfectFiltered)
 	if err == nil && !resources {
 		return nil
 	}
 	// RESOURCES: the NBLs are ours again (owner OwnerReclaim). Refused: they never left
 	// (owner OwnerMiniport). Either way they go back on the free list.
-	m := r.a.beginFrameMoves(ComponentMiniport)
+	m = r.a.beginFrameMoves(ComponentMiniport)
 	if resources {
 		r.lent -= n
 	} else {
 		r.outstanding -= n
 	}
-	for h := head; h != 0; {
-		next := r.p.Next(h)
-		m.move(r.e, h, r.home, LogRecycled, 0)
-		r.free = append(r.free, h)
-		h = next
+	free := r.free
+	for h, k := head, 0; h != 0 && k < n; k++ {
+		free = append(free, h)
+		h = r.p.Next(h)
 	}
+	m.moveAll(r.e, free[len(r.free):], r.home, LogRecycled, 0)
+	r.free = free
 	fn := r.takeDrainedLocked()
 	m.done()
 	if fn != nil {
@@ -250,24 +300,42 @@ func (r *RxEngine) Flush(flags ReceiveFlags) error {
 	return err
 }
 
+// recyclePending puts the pending NBLs back on the free list, leaving out any that is no longer
+// live (the miniport freed it into the pool: Conservation will say so). m holds the lock.
+func (r *RxEngine) recyclePending(m mover) {
+	for _, h := range r.pending {
+		r.inHand--
+		if r.p.Check(h) == nil {
+			m.move(r.e, h, r.home, LogRecycled, 0)
+			r.free = append(r.free, h)
+		}
+	}
+	r.pending = r.pending[:0]
+}
+
 // Return takes NBLs that came back through the miniport's ReturnNBLs handler onto the free list.
 // It reads each NBL's Next before putting it on the list (a concurrent Take may reuse it at once).
 // An NBL that is not the miniport's (still lent, or already free) is reported and skipped.
 func (r *RxEngine) Return(chain pool.NBL) error {
 	var bad []pool.NBL
-	n := 0
 	m := r.a.beginFrameMoves(ComponentMiniport) // right after NDIS's Returned: same time
-	for h, steps := chain, 0; h != 0 && steps <= r.n; steps++ {
-		next := r.p.Next(h)
-		if r.p.Owner(h) != OwnerMiniport {
+	r.a.walks++
+	walk := r.a.walks
+	// free is a local: appending to the field would cost a write barrier per NBL. The walk looks
+	// at n+1 NBLs at most: a longer chain holds a bad one.
+	free := r.free
+	for h, steps := chain, 0; h != 0 && steps <= r.n; {
+		before := len(free)
+		free, h = r.recycleRun(h, walk, free, r.n+1-steps)
+		if steps += len(free) - before; h != 0 && steps <= r.n {
 			bad = append(bad, h)
-		} else {
-			m.move(r.e, h, r.home, LogRecycled, 0)
-			r.free = append(r.free, h)
-			n++
+			h = r.p.Next(h)
+			steps++
 		}
-		h = next
 	}
+	n := len(free) - len(r.free)
+	m.moveAll(r.e, free[len(r.free):], r.home, LogRecycled, 0)
+	r.free = free
 	r.outstanding -= n
 	fn := r.takeDrainedLocked()
 	m.done()
@@ -279,6 +347,25 @@ func (r *RxEngine) Return(chain pool.NBL) error {
 		errs = append(errs, r.misuseNotHeld(h, "returned to the free list"))
 	}
 	return errors.Join(errs...)
+}
+
+// recycleRun appends to free the run of at most limit NBLs from h that the miniport holds (owner
+// OwnerMiniport), met for the first time in this walk (an NBL met twice is on a cycle, and on the
+// free list already), marking them with walk. It returns the NBL it stopped at: 0 at the end of
+// the chain, else one that cannot be recycled or is one too many. It is a loop of its own, with
+// few variables, because the wasm backend keeps the rest of a big function's in memory.
+func (r *RxEngine) recycleRun(h pool.NBL, walk uint64, free []pool.NBL, limit int) ([]pool.NBL, pool.NBL) {
+	p, slots, end := r.p, r.e.slots, len(free)+limit
+	for h != 0 && len(free) < end && p.Owner(h) == OwnerMiniport {
+		s := &slots[p.Index(h)]
+		if s.walk == walk {
+			break
+		}
+		s.walk = walk
+		free = append(free, h)
+		h = p.Next(h)
+	}
+	return free, h
 }
 
 // Drain arranges for done to run once nothing is outstanding at the protocol, for a pause: it
@@ -318,8 +405,8 @@ type RxCounts struct {
 func (r *RxEngine) Counts() RxCounts {
 	r.a.log.mu.Lock()
 	defer r.a.log.mu.Unlock()
-	return RxCounts{Total: r.n, Free: len(r.free), InHand: r.inHand, Posted: r.posted, Outstanding: r.outstanding,
-		LentResources: r.lent, Pending: r.pending, Dropped: r.dropped, Filtered: r.filtered, ResourcesIndications: r.resources}
+	return RxCounts{Total: r.n, Free: len(r.free) + r.reserved, InHand: r.inHand, Posted: r.posted, Outstanding: r.outstanding,
+		LentResources: r.lent, Pending: len(r.pending), Dropped: r.dropped, Filtered: r.filtered, ResourcesIndications: r.resources}
 }
 
 // Conservation checks the invariant of the seed's pattern (specs/ndis.md §9 item 9): free +

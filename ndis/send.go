@@ -28,7 +28,7 @@ func (a *Adapter) Send(chain pool.NBL, flags SendFlags) error {
 			return a.misuse(pool.CountMismatch, e, chain, "sent chain is longer than every pool together: a cycle")
 		}
 		if e == nil || e.p.Index(h) < 0 {
-			e = a.entryOf(pool.PoolOf(h))
+			e = a.entryOfNBL(h)
 		}
 		if e == nil || e.component != ComponentProtocol {
 			return a.misuse(pool.NonPoolNBL, e, h, "sent, but not from a send pool the protocol made through adapter %q", a.name)
@@ -64,7 +64,7 @@ func (a *Adapter) Send(chain pool.NBL, flags SendFlags) error {
 	m := a.beginMoves(ComponentProtocol)
 	for h, e := chain, (*poolEntry)(nil); h != 0; {
 		if e == nil || e.p.Index(h) < 0 {
-			e = a.entryOf(pool.PoolOf(h))
+			e = a.entryOfNBL(h)
 		}
 		next := e.p.Next(h)
 		e.p.SetStatus(h, uint32(status))
@@ -111,7 +111,7 @@ func (a *Adapter) completeSends(chain pool.NBL, flags SendCompleteFlags, comp Co
 			break
 		}
 		if e == nil || e.p.Index(h) < 0 { // another pool than the last NBL's
-			if e = a.entryOf(pool.PoolOf(h)); e == nil {
+			if e = a.entryOfNBL(h); e == nil {
 				bad = append(bad, badNBL{pool.NonPoolNBL, nil, h, "completed NBL is not from a pool of this adapter"})
 				break
 			}
@@ -172,7 +172,7 @@ func (a *Adapter) completeSends(chain pool.NBL, flags SendCompleteFlags, comp Co
 // pool's memory) for the miniport to put on the wire. Touching an NBL after completing it is
 // ACCESS_AFTER_COMPLETE.
 func (a *Adapter) SendFrame(h pool.NBL) ([]byte, error) {
-	e := a.entryOf(pool.PoolOf(h))
+	e := a.entryOfNBL(h)
 	if e == nil || e.component != ComponentProtocol {
 		return nil, a.misuse(pool.NonPoolNBL, e, h, "SendFrame: not a send NBL of adapter %q", a.name)
 	}
@@ -189,14 +189,14 @@ func (a *Adapter) SendFrame(h pool.NBL) ([]byte, error) {
 // SetCancelID is NDIS_SET_NET_BUFFER_LIST_CANCEL_ID: the protocol tags a send NBL so that
 // CancelSends(id) can cancel it.
 func (a *Adapter) SetCancelID(h pool.NBL, id uint64) {
-	if e := a.entryOf(pool.PoolOf(h)); e != nil {
+	if e := a.entryOfNBL(h); e != nil {
 		e.slots[e.p.Index(h)].cancelID = id
 	}
 }
 
 // CancelID is NDIS_GET_NET_BUFFER_LIST_CANCEL_ID: the tag of a send NBL, 0 if none.
 func (a *Adapter) CancelID(h pool.NBL) uint64 {
-	if e := a.entryOf(pool.PoolOf(h)); e != nil {
+	if e := a.entryOfNBL(h); e != nil {
 		return e.slots[e.p.Index(h)].cancelID
 	}
 	return 0

@@ -104,7 +104,7 @@ type NBLView struct {
 // the NBL's current owner may write (specs/ndis.md §3.2), so natively it gives an exact answer
 // only while that owner is not changing them; the owner map and the log are always safe to read.
 func (a *Adapter) NBL(h pool.NBL) (NBLView, error) {
-	e := a.entryOf(pool.PoolOf(h))
+	e := a.entryOfNBL(h)
 	if e == nil {
 		return NBLView{}, fmt.Errorf("ndis: %v is not an NBL of adapter %q", h, a.name)
 	}
@@ -124,7 +124,7 @@ func (a *Adapter) NBL(h pool.NBL) (NBLView, error) {
 		v.NextNB, v.DataOffset, v.DataLength, v.BufferSize = p.NextNB(nb), p.DataOffset(nb), p.DataLength(nb), len(p.Buffer(nb))
 	}
 	if watched(v.Owner) {
-		if since := e.slots[p.Index(h)].since.Load(); since != 0 {
+		if since := e.slots[p.Index(h)].since.load(); since != 0 {
 			v.HeldFor = time.Duration(a.nowNanos() - since)
 		}
 	}
@@ -180,7 +180,7 @@ func (a *Adapter) PendingNBLs() PendingView {
 				continue
 			}
 			pn := PendingNBL{NBL: al.Handle, Pool: e.handle, PoolName: e.name, AllocatedBy: e.component, HeldBy: held, Owner: al.Owner}
-			if since := e.slots[al.Index].since.Load(); since != 0 && watched(al.Owner) {
+			if since := e.slots[al.Index].since.load(); since != 0 && watched(al.Owner) {
 				pn.HeldFor = time.Duration(now - since)
 			}
 			v.Pending = append(v.Pending, pn)

@@ -19,12 +19,12 @@ import (
 func (a *Adapter) Check(now time.Time) []*pool.MisuseError {
 	var raised []*pool.MisuseError
 	t := now.UnixNano()
-	a.stamp.Store(t) // bounds how stale a per-frame log time can be
+	a.stamp.store(t) // bounds how stale a per-frame log time can be
 	for _, e := range *a.pools.Load() {
 		for i := range e.slots {
 			s := &e.slots[i]
-			since := s.since.Load()
-			if since == 0 || s.reported.Load() {
+			since := s.since.load()
+			if since == 0 || s.reported.load() {
 				continue
 			}
 			h := e.p.HandleAt(i)
@@ -44,7 +44,7 @@ func (a *Adapter) Check(now time.Time) []*pool.MisuseError {
 				continue
 			}
 			held := time.Duration(t - since)
-			if held < limit || !s.reported.CompareAndSwap(false, true) {
+			if held < limit || !s.reported.compareAndSwap(false, true) {
 				continue
 			}
 			raised = append(raised, a.misuse(class, e, h, "%s for %v (limit %v)", OwnerName(e.p.Owner(h)), held, limit))
