@@ -239,6 +239,7 @@ func (n *NIC) Initialize(a *ndis.Adapter) (ndis.Attributes, ndis.Status) {
 		return ndis.Attributes{}, ndis.StatusResources
 	}
 	n.rx = rx
+	n.sink.batch = rx.NewBatch()
 
 	n.mu.Lock()
 	n.sizeRxLocked(&n.dev) // no goroutine runs yet: no lock needed for dev

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"webminiport/ndis"
 )
 
 // Receive. usbnet keeps rx_qlen bulk-IN transfers queued on the endpoint and refills the queue
@@ -340,7 +342,9 @@ func (n *NIC) rxTransfer(data []byte) {
 	}
 	n.stats.rxTransfers.Add(1)
 	n.stats.rxBytes.Add(uint64(len(data)))
-	if err := n.md.RxFixup(&n.dev, data, &n.sink); err != nil {
+	err := n.md.RxFixup(&n.dev, data, &n.sink)
+	n.sink.batch.End()
+	if err != nil {
 		n.a.CountReceiveErrors(1)
 		logEvery(n, n.stats.rxFixupErrors.Add(1), "usbnic: %s rx fixup: %v", n.drv.Name, err)
 	}
@@ -356,17 +360,20 @@ func (n *NIC) rxTransfer(data []byte) {
 	}
 }
 
-// rxSink is the FrameSink the core hands to RxFixup. frames is touched only by the goroutine
+// rxSink is the FrameSink the core hands to RxFixup. It is touched only by the goroutine
 // completing transfers (one at a time, in turn).
 type rxSink struct {
 	n      *NIC
 	frames uint64
+	// batch copies the frames of one transfer into receive NBLs with one lock per batch of
+	// frames rather than per frame; rxTransfer ends it after the fixup.
+	batch *ndis.RxBatch
 }
 
 // Frame copies one frame into a receive NBL and queues it for the indication.
 func (s *rxSink) Frame(frame []byte) {
 	s.frames++
-	if err := s.n.rx.CopyFrame(frame); err != nil {
+	if err := s.batch.CopyFrame(frame); err != nil {
 		logEvery(s.n, s.n.stats.rxFrameErrors.Add(1), "usbnic: rx frame: %v", err)
 	}
 }
