@@ -126,63 +126,31 @@ func (d *Device) asyncLocked(method string, do func(ctx context.Context) error, 
 type queue struct {
 	items   []*transfer
 	running bool
-	in      inBuffer // only the worker touches it
+	scratch []byte // IN buffer of the running transfer; only the worker touches it
 }
 
 type transfer struct {
 	id     uint64
 	method string
-	// run does the transfer; an IN transfer takes its buffer from in, which the queue keeps
-	// from one transfer to the next (the result is copied into JS before run returns).
-	run func(ctx context.Context, in *inBuffer) (any, error)
+	// run does the transfer; an IN transfer takes its buffer from scratch, which the queue
+	// keeps from one transfer to the next (the result is copied into JS before run returns).
+	run func(ctx context.Context, scratch *[]byte) (any, error)
 }
 
-// inBuffer is the IN buffer of an endpoint's transfers: the Go bytes the transport fills, and a
-// Uint8Array as long, into which they are copied and from which each result's own ArrayBuffer
-// is sliced. Chromium hands every transfer a new ArrayBuffer, and so does the fake; a new
-// Uint8Array filled by CopyBytesToJS took twice as long as a slice of a filled one here (30 µs
-// against 60 for 24 KiB: the slice's copy needs no zeroed fresh memory), and ArrayBuffer's own
-// slice was as slow as the first.
-type inBuffer struct {
-	b      []byte
-	js     safejs.Value // Uint8Array of len(b) bytes; undefined until the first result
-	jsSize int
-}
-
-// buffer returns in.b[:n], growing it when needed.
-func (in *inBuffer) buffer(n int) []byte {
-	if cap(in.b) < n {
-		in.b = make([]byte, n)
+// buffer returns (*scratch)[:n], growing it when needed.
+func buffer(scratch *[]byte, n int) []byte {
+	if cap(*scratch) < n {
+		*scratch = make([]byte, n)
 	}
-	return in.b[:n]
-}
-
-// copyOut copies data, which is in.b or a part of it, into a new ArrayBuffer.
-func (in *inBuffer) copyOut(u *USB, data []byte) (safejs.Value, error) {
-	if in.jsSize < len(data) || in.jsSize == 0 {
-		n := max(cap(in.b), len(data), 1)
-		a, err := u.uint8Array.New(n)
-		if err != nil {
-			return safejs.Undefined(), err
-		}
-		in.js, in.jsSize = a, n
-	}
-	if _, err := safejs.CopyBytesToJS(in.js, data); err != nil {
-		return safejs.Undefined(), err
-	}
-	part, err := in.js.Call("slice", 0, len(data))
-	if err != nil {
-		return safejs.Undefined(), err
-	}
-	return part.Get("buffer")
+	return (*scratch)[:n]
 }
 
 func inKey(ep int) int { return 16 + ep }
 
 // enqueueLocked queues a transfer on its endpoint, starting the endpoint's worker when idle.
-func (d *Device) enqueueLocked(key int, method string, run func(ctx context.Context, in *inBuffer) (any, error)) safejs.Value {
+func (d *Device) enqueueLocked(key int, method string, run func(ctx context.Context, scratch *[]byte) (any, error)) safejs.Value {
 	if f, ok := d.takeFailureLocked(method); ok {
-		run = func(context.Context, *inBuffer) (any, error) { return nil, injected(f) }
+		run = func(context.Context, *[]byte) (any, error) { return nil, injected(f) }
 	}
 	id, p, err := d.beginLocked()
 	if err != nil {
@@ -212,7 +180,7 @@ func (d *Device) work(q *queue) {
 		t := q.items[0]
 		q.items = q.items[1:]
 		d.mu.Unlock()
-		v, err := t.run(d.ctx, &q.in)
+		v, err := t.run(d.ctx, &q.scratch)
 		d.settle(t.id, v, err, t.method)
 	}
 }
@@ -577,13 +545,13 @@ func (d *Device) controlTransferIn(args []safejs.Value) safejs.Value {
 	if f := d.controlChecksLocked(s); f != nil {
 		return d.fail(f)
 	}
-	return d.enqueueLocked(0, "controlTransferIn", func(ctx context.Context, in *inBuffer) (any, error) {
-		buf := in.buffer(length)
+	return d.enqueueLocked(0, "controlTransferIn", func(ctx context.Context, scratch *[]byte) (any, error) {
+		buf := buffer(scratch, length)
 		n, st, err := d.t.ControlIn(ctx, s, buf)
 		if err != nil {
 			return nil, err
 		}
-		return d.inResult(st, in, buf[:n])
+		return d.inResult(st, buf[:n])
 	})
 }
 
@@ -606,7 +574,7 @@ func (d *Device) controlTransferOut(args []safejs.Value) safejs.Value {
 	if f := d.controlChecksLocked(s); f != nil {
 		return d.fail(f)
 	}
-	return d.enqueueLocked(0, "controlTransferOut", func(ctx context.Context, _ *inBuffer) (any, error) {
+	return d.enqueueLocked(0, "controlTransferOut", func(ctx context.Context, _ *[]byte) (any, error) {
 		st, err := d.t.ControlOut(ctx, s, data)
 		if err != nil {
 			return nil, err
@@ -625,13 +593,13 @@ func (d *Device) transferIn(args []safejs.Value) safejs.Value {
 	if f := d.endpointLocked(true, ep); f != nil {
 		return d.fail(f)
 	}
-	return d.enqueueLocked(inKey(ep), "transferIn", func(ctx context.Context, in *inBuffer) (any, error) {
-		buf := in.buffer(length)
+	return d.enqueueLocked(inKey(ep), "transferIn", func(ctx context.Context, scratch *[]byte) (any, error) {
+		buf := buffer(scratch, length)
 		n, st, err := d.t.TransferIn(ctx, 0x80|uint8(ep), buf)
 		if err != nil {
 			return nil, err
 		}
-		return d.inResult(st, in, buf[:n])
+		return d.inResult(st, buf[:n])
 	})
 }
 
@@ -650,7 +618,7 @@ func (d *Device) transferOut(args []safejs.Value) safejs.Value {
 	if f := d.endpointLocked(false, ep); f != nil {
 		return d.fail(f)
 	}
-	return d.enqueueLocked(ep, "transferOut", func(ctx context.Context, _ *inBuffer) (any, error) {
+	return d.enqueueLocked(ep, "transferOut", func(ctx context.Context, _ *[]byte) (any, error) {
 		_, st, err := d.t.TransferOut(ctx, uint8(ep), data)
 		if err != nil {
 			return nil, err
@@ -696,10 +664,16 @@ func (u *USB) status(st usbnic.Status) safejs.Value {
 	return u.statuses[usbnic.StatusOK]
 }
 
-// inResult is new USBInTransferResult(status, new DataView(a new ArrayBuffer of data)); data is
-// in's buffer or a part of it.
-func (d *Device) inResult(st usbnic.Status, in *inBuffer, data []byte) (any, error) {
-	buf, err := in.copyOut(d.u, data)
+// inResult is new USBInTransferResult(status, new DataView(bytes)).
+func (d *Device) inResult(st usbnic.Status, data []byte) (any, error) {
+	u8, err := d.u.uint8Array.New(len(data))
+	if err != nil {
+		return nil, err
+	}
+	if _, err := safejs.CopyBytesToJS(u8, data); err != nil {
+		return nil, err
+	}
+	buf, err := u8.Get("buffer")
 	if err != nil {
 		return nil, err
 	}
