@@ -334,6 +334,9 @@ func (m *ax88179) fill(now time.Time) {
 	for !m.aggFull {
 		n := m.staged
 		m.staged = 0
+		if n == 0 && limit > 0 && m.p.floods != nil && m.fillFlood(now, limit) {
+			continue
+		}
 		if n == 0 {
 			if n = m.p.pull(); n == 0 {
 				return
@@ -367,6 +370,57 @@ func (m *ax88179) fill(now time.Time) {
 			m.aggFull = true // aggregation off: one frame per transfer
 		}
 	}
+}
+
+// fillFlood takes as many flood frames as the aggregate has room for in one run from a wire
+// that hands floods over so (floodRunWire), and reports whether it took any. They are the frames
+// one pull at a time would give and go through the same checks, made once for the run: flood
+// frames differ only in their sequence numbers and UDP checksums, not in their length,
+// addresses or protocol, so the filter passes all or none and the metadata bits (the wire
+// vouches for the checksums) are the same for all. The frame that does not fit any more is left
+// to pull, which stages it for the next transfer as for any other frame.
+func (m *ax88179) fillFlood(now time.Time, limit int) bool {
+	size := m.p.floods.FloodSize()
+	if size == 0 {
+		return false
+	}
+	padded := (2 + size + 7) &^ 7
+	// Each frame takes its padded bytes and a metadata entry of 8; padding2 and rx_hdr 8 more.
+	room := min((limit-m.aggLen-8*len(m.meta)-8)/(padded+8), cap(m.meta)-len(m.meta))
+	if room <= 0 {
+		return false
+	}
+	first := m.aggLen
+	n, size := m.p.floods.ToHostFlood(m.agg[first+2:first+room*padded], padded, room)
+	if n == 0 {
+		return false
+	}
+	f := m.agg[first+2 : first+2+size]
+	if !m.accept(f) {
+		// accept counted one refusal; the rest of the run is refused alike.
+		if len(f) < etherHeader || len(f) > m.maxFrame() {
+			m.p.st.RxDropped += uint64(n - 1)
+		} else {
+			m.p.st.RxFiltered += uint64(n - 1)
+		}
+		return true
+	}
+	md := uint32(2+size)<<16 | rxChecksumBits(f, m.regs[ax179RxCOE], true)
+	if len(m.meta) == 0 {
+		m.aggFirst = now
+	}
+	for i := range n {
+		b := m.agg[first+i*padded : first+(i+1)*padded]
+		b[0], b[1] = 0, 0 // IP-alignment pseudo header
+		clear(b[2+size:])
+		m.meta = append(m.meta, md)
+	}
+	m.aggLen += n * padded
+	m.aggBytes += uint64(n * size)
+	if isMulticast(f) {
+		m.aggMulti += uint64(n)
+	}
+	return true
 }
 
 // accept applies length checks and the RX_CTL filter to a frame from the wire.

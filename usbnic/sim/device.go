@@ -96,6 +96,7 @@ func newDevice(m *Model, w Wire, s settings) *Device {
 		scratch: make([]byte, MaxFrameSize),
 	}
 	d.port.checked, _ = w.(checkedWire)
+	d.port.floods, _ = w.(floodRunWire)
 	d.spec = m.build(d.port, &s)
 	d.speed = s.speed
 	if d.speed > d.spec.maxSpeed {

@@ -1,11 +1,13 @@
 package sim
 
 import (
+	"bytes"
 	"context"
 	"testing"
 	"time"
 
 	"webminiport/usbnic"
+	"webminiport/usbnic/sim/wire"
 )
 
 // floodRig is a device receiving from a flood wire with its receiver on, and the IN endpoint
@@ -126,3 +128,81 @@ func BenchmarkSimNCMFill(b *testing.B) { benchFill(b, CDCNCM) }
 
 // BenchmarkSimAX88179Fill fills one 16 KiB bulk-IN transfer (an aggregate) from a flood wire.
 func BenchmarkSimAX88179Fill(b *testing.B) { benchFill(b, AX88179) }
+
+// onlyChecked hides a wire.Wire's runs (ToHostFlood) from the model: it takes the flood one
+// frame at a time, with the checksums vouched for as in the runs.
+type onlyChecked struct{ w *wire.Wire }
+
+func (o onlyChecked) FromHost(f []byte)                    { o.w.FromHost(f) }
+func (o onlyChecked) ToHost(buf []byte) int                { return o.w.ToHost(buf) }
+func (o onlyChecked) ToHostChecked(buf []byte) (int, bool) { return o.w.ToHostChecked(buf) }
+func (o onlyChecked) Ready() <-chan struct{}               { return o.w.Ready() }
+
+// newWireRig is an AX88179 flooded by a wire.Wire, as the page has it: receive checksum offload
+// on as Linux sets it, aggregates up to 16 KiB. With runs false the model sees only ToHost and
+// ToHostChecked and takes the flood a frame at a time.
+func newWireRig(tb testing.TB, size int, runs bool) floodRig {
+	tb.Helper()
+	w, err := wire.New(wire.Config{HostMAC: wire.MAC(ax179MAC)})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := w.Flood(size, 0); err != nil {
+		tb.Fatal(err)
+	}
+	var plugged Wire = w
+	if !runs {
+		plugged = onlyChecked{w}
+	}
+	d := plug(tb, AX88179, plugged, WithLinkDelay(time.Millisecond), WithSpeed(usbnic.SpeedSuper))
+	ax179Start(tb, d)
+	macWrite(tb, d, 0x34, 0x67)
+	macWrite(tb, d, 0x2E, 0x07, 0x4F, 0x00, 0x10, 0xFF)
+	return floodRig{d, 0x82, make([]byte, 16384)}
+}
+
+// An AX88179 taking a flood in runs (ToHostFlood) hands the host the same transfers, byte for
+// byte, and counts the same, as one taking it a frame at a time.
+func TestAX88179FloodRunsGiveTheTransfersOfSingleFrames(t *testing.T) {
+	for _, size := range []int{60, 61, 64, 1000, 1514} {
+		runs, single := newWireRig(t, size, true), newWireRig(t, size, false)
+		for k := range 5 {
+			a, b := runs.fill(t), single.fill(t)
+			if !bytes.Equal(runs.buf[:a], single.buf[:b]) {
+				t.Fatalf("%d-byte flood, transfer %d: %d bytes in runs, %d a frame at a time, and they differ", size, k, a, b)
+			}
+		}
+		if a, b := runs.d.Stats(), single.d.Stats(); a.RxFrames != b.RxFrames || a.RxBytes != b.RxBytes || a.RxFrames == 0 {
+			t.Errorf("%d-byte flood: in runs %d frames %d bytes, a frame at a time %d frames %d bytes", size, a.RxFrames, a.RxBytes, b.RxFrames, b.RxBytes)
+		}
+	}
+}
+
+func TestAX88179FloodRunsAllocateNothing(t *testing.T) {
+	r := newWireRig(t, 64, true)
+	if allocs := testing.AllocsPerRun(100, func() { r.fill(t) }); allocs != 0 {
+		t.Errorf("%.1f allocations per transfer", allocs)
+	}
+}
+
+// BenchmarkSimAX88179FromWire fills one 16 KiB bulk-IN transfer from a wire.Wire flood, in runs
+// (as the page's virtual adapter does) and a frame at a time.
+func BenchmarkSimAX88179FromWire(b *testing.B) {
+	for _, size := range []int{64, 1514} {
+		for _, runs := range []bool{true, false} {
+			name := map[int]string{64: "64B", 1514: "1514B"}[size] + map[bool]string{true: "/runs", false: "/single"}[runs]
+			b.Run(name, func(b *testing.B) {
+				r := newWireRig(b, size, runs)
+				before := r.d.Stats().RxFrames
+				b.ReportAllocs()
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					r.fill(b)
+				}
+				frames := float64(r.d.Stats().RxFrames - before)
+				b.ReportMetric(frames/float64(b.N), "frames/transfer")
+				b.ReportMetric(frames/b.Elapsed().Seconds(), "frames/s")
+			})
+		}
+	}
+}

@@ -124,7 +124,8 @@ func WithFaultSeed(seed uint64) Option { return func(o *settings) { o.seed = see
 // the cable and the permanent MAC address, and the frame buffers the data paths stage in.
 type port struct {
 	wire    Wire
-	checked checkedWire // wire, when it implements checkedWire; nil otherwise
+	checked checkedWire  // wire, when it implements checkedWire; nil otherwise
+	floods  floodRunWire // wire, when it implements floodRunWire; nil otherwise
 	st      *Stats
 	speed   usbnic.Speed
 	cable   bool

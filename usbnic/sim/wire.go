@@ -33,6 +33,17 @@ type checkedWire interface {
 	ToHostChecked(buf []byte) (n int, checksumsGood bool)
 }
 
+// floodRunWire is a Wire that can hand over a run of flood frames at once (wire.Wire does): a model
+// that gathers many frames into one transfer takes them with one call instead of one a frame,
+// which at line rate with small frames was most of the device side's cost in the page
+// benchmark. FloodSize returns the size of the flood frames next in line, 0 when the next frame
+// is not one; ToHostFlood writes up to max of them, frame i at dst[i*stride:], and returns how
+// many and their size, vouching for their checksums as ToHostChecked does.
+type floodRunWire interface {
+	FloodSize() int
+	ToHostFlood(dst []byte, stride, max int) (n, size int)
+}
+
 // Queue is a bounded FIFO Wire for tests: Push queues frames for the host, Sent pops the frames
 // the host transmitted. A loopback Queue (NewLoopback) hands every transmitted frame straight
 // back to the host instead. It is not a network: nothing answers.

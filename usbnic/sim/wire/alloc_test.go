@@ -112,3 +112,16 @@ func TestGeneratedTrafficAllocatesNothing(t *testing.T) {
 		})
 	}
 }
+
+func TestToHostFloodAllocatesNothing(t *testing.T) {
+	w, _ := newTestWire(t, Config{})
+	if err := w.Flood(64, 0); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 64*200)
+	assertNoAllocs(t, "a run of an unpaced flood", func() {
+		if n, size := w.ToHostFlood(buf, 64, 200); n != 200 || size != 64 {
+			t.Fatalf("ToHostFlood = %d frames of %d bytes, want 200 of 64", n, size)
+		}
+	})
+}

@@ -84,6 +84,20 @@ func (p *pacer) take(now time.Time) bool {
 	return true
 }
 
+// takeUpTo claims up to max of the frames due at now and returns how many.
+func (p *pacer) takeUpTo(now time.Time, max int) int {
+	if p.unpaced {
+		return max
+	}
+	due := p.dueBy(now.Sub(p.start))
+	if due <= p.next {
+		return 0
+	}
+	n := int(min(due-p.next, uint64(max)))
+	p.next += uint64(n)
+	return n
+}
+
 // wait returns how long after now the next frame falls due.
 func (p *pacer) wait(now time.Time) time.Duration {
 	return p.dueAt(p.next) - now.Sub(p.start)

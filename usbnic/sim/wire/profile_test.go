@@ -475,3 +475,102 @@ func TestToHostCheckedVouchesForFloodFramesOnly(t *testing.T) {
 		}
 	}
 }
+
+// A run of ToHostFlood gives the frames ToHost would have given one by one, counted alike.
+func TestToHostFloodGivesWhatToHostWould(t *testing.T) {
+	for _, size := range []int{60, 1514} {
+		one, _ := newTestWire(t, Config{})
+		run, _ := newTestWire(t, Config{})
+		for _, w := range []*Wire{one, run} {
+			if err := w.Flood(size, 0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		want := pull(one, 10)
+		stride := size + 5
+		dst := make([]byte, 10*stride)
+		if n, got := run.ToHostFlood(dst, stride, 7); n != 7 || got != size {
+			t.Fatalf("size %d: ToHostFlood = %d frames of %d bytes, want 7 of %d", size, n, got, size)
+		}
+		if n, _ := run.ToHostFlood(dst[7*stride:], stride, 3); n != 3 {
+			t.Fatalf("size %d: the second run gave %d frames, want 3", size, n)
+		}
+		for i, f := range want {
+			if !bytes.Equal(dst[i*stride:i*stride+size], f) {
+				t.Fatalf("size %d: frame %d of the runs differs from ToHost's", size, i)
+			}
+		}
+		if a, b := one.Snapshot(), run.Snapshot(); a.ToHost != b.ToHost || a.ToHostByKind != b.ToHostByKind || a.FloodSeq != b.FloodSeq {
+			t.Errorf("size %d: counted %+v %+v seq %d one by one, %+v %+v seq %d in runs", size,
+				a.ToHost, a.ToHostByKind[KindFlood], a.FloodSeq, b.ToHost, b.ToHostByKind[KindFlood], b.FloodSeq)
+		}
+	}
+}
+
+func TestToHostFloodLeavesRepliesAndOtherTrafficToToHost(t *testing.T) {
+	w, clk := newTestWire(t, Config{})
+	dst := make([]byte, 64*10)
+	w.Idle()
+	clk.Advance(time.Hour)
+	if n, _ := w.ToHostFlood(dst, 64, 10); n != 0 || w.FloodSize() != 0 {
+		t.Fatalf("idle chatter: ToHostFlood gave %d frames, FloodSize %d", n, w.FloodSize())
+	}
+	if err := w.Flood(64, 0); err != nil {
+		t.Fatal(err)
+	}
+	w.FromHost(arpWhoHasGateway)
+	if n, _ := w.ToHostFlood(dst, 64, 10); n != 0 || w.FloodSize() != 0 {
+		t.Fatalf("with a reply waiting: ToHostFlood gave %d frames, FloodSize %d", n, w.FloodSize())
+	}
+	if got := pull(w, 1); len(got) != 1 || len(got[0]) != 60 || got[0][21] != 2 {
+		t.Fatalf("the reply did not come first: %d frames", len(got))
+	}
+	if w.FloodSize() != 64 {
+		t.Fatalf("FloodSize %d after the reply, want 64", w.FloodSize())
+	}
+	for _, tc := range []struct {
+		name        string
+		dst         []byte
+		stride, max int
+	}{
+		{"a stride shorter than a frame", dst, 63, 2},
+		{"dst too short for max frames", dst[:64*3-1], 64, 3},
+		{"max 0", dst, 64, 0},
+	} {
+		if n, _ := w.ToHostFlood(tc.dst, tc.stride, tc.max); n != 0 {
+			t.Errorf("%s: ToHostFlood gave %d frames", tc.name, n)
+		}
+	}
+	if s := w.Snapshot(); s.FloodSeq != 0 {
+		t.Errorf("refused runs used sequence numbers: FloodSeq %d", s.FloodSeq)
+	}
+}
+
+func TestToHostFloodTakesOnlyTheDueFramesOfAPacedFlood(t *testing.T) {
+	w, clk := newTestWire(t, Config{})
+	if err := w.Flood(64, 1000); err != nil { // one frame a millisecond
+		t.Fatal(err)
+	}
+	dst := make([]byte, 64*100)
+	if n, _ := w.ToHostFlood(dst, 64, 100); n != 1 {
+		t.Fatalf("at the start: %d frames, want the one due at once", n)
+	}
+	if n, _ := w.ToHostFlood(dst, 64, 100); n != 0 {
+		t.Fatalf("nothing due: %d frames", n)
+	}
+	clk.Advance(5 * time.Millisecond)
+	if !drainReady(w) {
+		t.Error("no Ready signal for the next due frame")
+	}
+	if n, _ := w.ToHostFlood(dst, 64, 3); n != 3 {
+		t.Fatalf("5 ms on, max 3: %d frames", n)
+	}
+	if n, _ := w.ToHostFlood(dst, 64, 100); n != 2 {
+		t.Fatalf("the other 2 due: %d frames", n)
+	}
+	for i := range 2 {
+		if seq := floodSeq(t, dst[i*64:i*64+64]); seq != uint64(4+i) {
+			t.Errorf("frame %d has sequence number %d, want %d", i, seq, 4+i)
+		}
+	}
+}

@@ -61,6 +61,12 @@ func (c *Count) add(n int) {
 	c.Bytes += uint64(n)
 }
 
+// addRun counts frames frames of size bytes each.
+func (c *Count) addRun(frames, size int) {
+	c.Frames += uint64(frames)
+	c.Bytes += uint64(frames * size)
+}
+
 // stats are the wire's counters; Snapshot copies them out.
 type stats struct {
 	fromHost, toHost             Count

@@ -173,6 +173,49 @@ func (w *Wire) ToHostChecked(buf []byte) (n int, checksumsGood bool) {
 	return n, kind == KindFlood
 }
 
+// FloodSize returns the size of the flood frames next in line for the host, or 0 when the next
+// frame is not a flood frame (no flood, or a reply waits): what a run of ToHostFlood would give.
+func (w *Wire) FloodSize() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed || w.replies.n > 0 || w.profile != ProfileFlood {
+		return 0
+	}
+	return w.flood.size
+}
+
+// ToHostFlood hands the host a run of flood frames at once: up to max of them, frame i at
+// dst[i*stride:], each exactly the frame ToHost would have given next (its own sequence number
+// and checksum, counted the same way), under one lock instead of one call a frame. A device
+// that gathers many frames into one transfer (the AX88179's aggregates) fills it so at line
+// rate. It returns how many it wrote and their size, and writes none when the next frame is not
+// a flood frame (a reply waits, there is no flood), when stride is smaller than the flood's
+// frames or dst cannot hold max of them, or when no frame of a paced flood is due yet. The wire
+// vouches for their checksums, as ToHostChecked does.
+func (w *Wire) ToHostFlood(dst []byte, stride, max int) (n, size int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	size = w.flood.size
+	if w.closed || w.replies.n > 0 || w.profile != ProfileFlood || max <= 0 || stride < size ||
+		len(dst) < (max-1)*stride+size {
+		return 0, 0
+	}
+	if !w.pace.unpaced {
+		now := w.clock.Now()
+		w.skipLate(now)
+		if max = w.pace.takeUpTo(now, max); max == 0 {
+			w.armTimer(w.pace.wait(now))
+			return 0, 0
+		}
+	}
+	for i := range max {
+		w.floodFrame(dst[i*stride:])
+	}
+	w.stats.toHost.addRun(max, size)
+	w.stats.toHostByKind[KindFlood].addRun(max, size)
+	return max, size
+}
+
 func (w *Wire) countToHost(k Kind, n int) {
 	w.stats.toHost.add(n)
 	w.stats.toHostByKind[k].add(n)
