@@ -383,6 +383,10 @@ func TestFunctionMovesEndpointData(t *testing.T) {
 	}
 	r.setup(vendorOut, 0x01, 0x0B, 2, 2, []byte{0x88, 0x02})
 	r.setup(vendorOut, 0x01, 0x22, 2, 2, []byte{0x33, 0x01})
+	// The model sees an OUT request after its data stage, when setup has returned: one more
+	// request makes sure RECEIVE_EN is set before the frame comes (a frame the receiver is not
+	// on for is dropped, and nothing would ever reach ep2).
+	r.setup(vendorIn, 0x01, 0x10, 6, 6, nil)
 	// A frame from the wire: 2 + 494 bytes pad to 496, two 8-byte metadata entries: a 512-byte
 	// aggregate, which ends on a packet boundary and so is followed by a zero-length packet.
 	f := make([]byte, 494)
