@@ -348,8 +348,10 @@ native_tests() {
 	local pkgs
 	pkgs=$(go list ./... | grep -v '/wasm/e2e$')
 	# shellcheck disable=SC2086 # one package path per word
-	go test -race -timeout "${TEST_TIMEOUT:-15m}" $pkgs &&
-		go test -race -count=1 -timeout "${TEST_TIMEOUT:-15m}" ./wasm/e2e/
+	local rc=0
+	go test -race -timeout "${TEST_TIMEOUT:-15m}" $pkgs || rc=1
+	go test -race -count=1 -timeout "${TEST_TIMEOUT:-15m}" ./wasm/e2e/ || rc=1
+	return "$rc"
 }
 
 wasm_vet() {
