@@ -234,7 +234,7 @@ func frameDetail(tb *tab) {
 		vis[Math.floor(vis.length / 2)].id = "pick"; return true })()`, nil)
 	tb.click("#pick")
 	tb.waitJS(`document.querySelector(".trow.selected") !== null && document.querySelector("#tree details summary") !== null`,
-		5*time.Second, "clicking a row showed no layer tree")
+		10*time.Second, "clicking a row showed no layer tree")
 	tb.waitJS(`document.getElementById("tree").textContent.includes("Ethernet")`, 2*time.Second, "the layer tree has no Ethernet layer")
 	tb.waitJS(`document.querySelectorAll("#hex > div").length > 0`, 2*time.Second, "no hex dump")
 	var follow bool
