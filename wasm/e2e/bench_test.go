@@ -18,7 +18,9 @@ import (
 // JavaScript promise path) flooded with 64-byte or 1514-byte frames as fast as the page takes
 // them → WebUSB transport → usbnic core and minidriver → NBL pool → capture protocol and ring →
 // the page drawing it all. It reports received frames/s and Mb/s over 10 s and the p50 and p99
-// work of an animation frame in that time. The 64-byte flood then goes on to 5 minutes and
+// work of an animation frame in that time: the page's own frame (the Sample, the drawing into
+// the command buffer and web/render.js applying it), not Chromium's style, layout and paint
+// after it, nor the receive path the frame's tick lets run. The 64-byte flood then goes on to 5 minutes and
 // reports the live Go heap after 1 and after 5 minutes of it, which must not grow (the target
 // asks for a flat heap over 5 minutes at line rate); WEBMINIPORT_BENCH_HEAP=short measures it
 // at 15 s and 45 s instead, and =off not at all. Each size runs once, whatever b.N.
