@@ -41,6 +41,10 @@ environment:
   WASM_TEST_TIMEOUT    test: go test -timeout for each GOOS=js package (default 5m)
   BENCH_COUNT          bench: -count (default 1)
   BENCH_TIME           bench: -benchtime (default 1s)
+  WEBMINIPORT_BENCH_HEAP        bench: the page's 64-byte flood measures the wasm heap after 1 and
+                                5 minutes (default); "short" after 15 and 45 s; "off" not at all
+  WEBMINIPORT_BENCH_CPUPROFILE  bench: 1 records Chromium's CPU profile of the page under each
+                                flood into .cache/cpuprofile/ and logs its top functions
 EOF
 }
 
