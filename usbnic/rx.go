@@ -30,12 +30,12 @@ import (
 // The order in which calls return says nothing: natively a goroutine can be descheduled after
 // the transport finished its transfer and before it returns, and a later transfer returns
 // first. The ticket is drawn before the call, when no data has been taken yet, and after any
-// wait the transport asks for (SubmitPacer). Under js/wasm a
-// goroutine runs until it blocks, so the call reaches the browser's queue before any other
-// slot runs and ticket order is queue order, exactly. Natively the calls of several slots race
-// from the ticket into the transport's queue: when the transport serializes its entry with a
-// mutex (usbnic/sim does), a later caller can take it first. The Transport interface cannot
-// rule that out; a transport that numbered its queue entries and returned the number could.
+// wait the transport asks for (SubmitPacer). Under js/wasm a goroutine runs until it blocks, so
+// the call reaches the browser's queue before any other slot runs and ticket order is queue
+// order, exactly. Natively the calls of several slots race from the ticket into the
+// transport's queue: when the transport serializes its entry with a mutex (usbnic/sim does), a
+// later caller can take it first. The Transport interface cannot rule that out; a transport that
+// numbered its queue entries and returned the number could.
 //
 // Frames are copied. The rx fixup hands each frame, a slice of the transfer buffer, to the
 // receive engine, which copies it into the data buffer of a preallocated NBL. Handing out
