@@ -16,6 +16,11 @@ mkdir -p /run/udev
 udevadm trigger --action=add
 udevadm settle --timeout=60
 
+# No USB autosuspend: a host driver that lets an idle gadget suspend just before the bench unplugs
+# it leaves GadgetFS without its DISCONNECT event (seen once, ffs-ecm). The bench checks binding,
+# traffic and removal, not power management.
+[ -w /sys/module/usbcore/parameters/autosuspend ] && echo -1 >/sys/module/usbcore/parameters/autosuspend
+
 "$VMTEST_GUEST" -options "$out/options.json" -log "$out/guest.log"
 status=$?
 echo "$status" >"$out/guest.exit"

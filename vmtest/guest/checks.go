@@ -39,17 +39,28 @@ const (
 // product runs the checks of the real page on one variant.
 func (e *variantEnv) product(ctx context.Context) error {
 	v, r := e.v, e.r
-	navCtx, cancel := context.WithTimeout(ctx, apiTimeout)
-	defer cancel()
-	if err := e.br.navigate(navCtx, e.origin+"/"); err != nil {
-		return stop("page", "loading %s/: %v; the page shows %q", e.origin, err, e.pageText(ctx))
-	}
-	if err := e.waitAPI(ctx); err != nil {
-		shot := filepath.Join(e.runDir, "screenshot-"+v.Name+".png")
-		if serr := e.br.screenshot(context.Background(), shot); serr != nil {
-			shot = "none: " + serr.Error()
+	// A page that never answers at load has happened in about one VM run in three, to one of
+	// the Linux-gadget variants (never twice in a run, never to a later step): the renderer stops
+	// answering DevTools before window.webminiport appears. Not understood yet; it is reported
+	// in the table, and the variant goes on with a second load in a new tab.
+	for attempt := 1; ; attempt++ {
+		err := e.loadPage(ctx)
+		if err == nil {
+			break
 		}
-		return stop("page", "window.webminiport did not appear: %v; the page shows %q (screenshot %s)", err, e.pageText(ctx), shot)
+		if attempt == 2 || !errors.Is(err, errNoAnswer) {
+			shot := filepath.Join(e.runDir, "screenshot-"+v.Name+".png")
+			if serr := e.br.screenshot(context.Background(), shot); serr != nil {
+				shot = "none: " + serr.Error()
+			}
+			return stop("page", "window.webminiport did not appear: %v; the page shows %q (screenshot %s)", err, e.pageText(ctx), shot)
+		}
+		r.Add("page load", true, "the first load did not answer within %v (%s); loading again in a new tab", evalTimeout, e.hangStack())
+		e.log.progressf("%s: the first load did not answer; loading again in a new tab", v.Name)
+		if err := e.br.newTab(); err != nil {
+			return stop("page", "a new tab: %v", err)
+		}
+		e.hung = false
 	}
 	e.log.progressf("%s: page loaded; waiting for the adapter", v.Name)
 
@@ -446,6 +457,16 @@ func (e *variantEnv) unplug(ctx context.Context) error {
 }
 
 // waitAPI waits for window.webminiport, logging what the page shows every 20 s meanwhile.
+// loadPage navigates the tab to the page and waits for window.webminiport.
+func (e *variantEnv) loadPage(ctx context.Context) error {
+	navCtx, cancel := context.WithTimeout(ctx, apiTimeout)
+	defer cancel()
+	if err := e.br.navigate(navCtx, e.origin+"/"); err != nil {
+		return fmt.Errorf("loading %s/: %w", e.origin, err)
+	}
+	return e.waitAPI(ctx)
+}
+
 func (e *variantEnv) waitAPI(ctx context.Context) error {
 	t0, next := time.Now(), 20*time.Second
 	return pollUntil(ctx, apiTimeout, func() (bool, error) {

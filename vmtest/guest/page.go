@@ -226,12 +226,17 @@ func (e *variantEnv) saveDebug() {
 // reportHang records where a page that stopped answering is stuck, as a failed check: the
 // innermost frames of its JavaScript and WebAssembly stack.
 func (e *variantEnv) reportHang() {
+	e.r.Add("page hung", false, "the page does not answer; %s", e.hangStack())
+}
+
+// hangStack says where a page that does not answer is stuck: the innermost frames of its stack
+// when the debugger could pause it, or why it could not.
+func (e *variantEnv) hangStack() string {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	stack, err := e.br.pausedStack(ctx)
 	if err != nil {
-		e.r.Add("page hung", false, "the page does not answer and could not be paused: %v", err)
-		return
+		return "it could not be paused: " + err.Error()
 	}
-	e.r.Add("page hung", false, "the page does not answer; paused in %s", strings.Join(stack[:min(len(stack), 12)], " < "))
+	return "paused in " + strings.Join(stack[:min(len(stack), 12)], " < ")
 }
