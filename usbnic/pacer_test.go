@@ -19,7 +19,10 @@ import (
 // virtual device in queue order, and a token lets one slot at a time from WaitSubmit into the
 // queue, so ticket order is queue order exactly when the core draws its tickets after the wait.
 type pacedTransport struct {
-	*sim.Device
+	// The device as a plain Transport: the sim's QueuedIn would draw tickets at its queue entry
+	// and hide what this test checks, the order of pacing and ticket for a transport (WebUSB's)
+	// that cannot say when a call is queued.
+	usbnic.Transport
 	bulkIn atomic.Uint32 // set once the core has chosen its endpoints
 
 	waits    atomic.Int32
@@ -42,7 +45,7 @@ type pacedResult struct {
 }
 
 func newPacedTransport(dev *sim.Device) *pacedTransport {
-	t := &pacedTransport{Device: dev, released: make(chan struct{}), token: make(chan struct{}, 1), queue: make(chan pacedCall, 64)}
+	t := &pacedTransport{Transport: dev, released: make(chan struct{}), token: make(chan struct{}, 1), queue: make(chan pacedCall, 64)}
 	t.token <- struct{}{}
 	return t
 }
@@ -65,7 +68,7 @@ func (t *pacedTransport) WaitSubmit(ctx context.Context) error {
 
 func (t *pacedTransport) TransferIn(ctx context.Context, ep uint8, buf []byte) (int, usbnic.Status, error) {
 	if uint32(ep) != t.bulkIn.Load() {
-		return t.Device.TransferIn(ctx, ep, buf)
+		return t.Transport.TransferIn(ctx, ep, buf)
 	}
 	c := pacedCall{ctx: ctx, buf: buf, done: make(chan pacedResult, 1)}
 	t.queue <- c
@@ -79,7 +82,7 @@ func (t *pacedTransport) TransferIn(ctx context.Context, ep uint8, buf []byte) (
 
 func (t *pacedTransport) pump() {
 	for c := range t.queue {
-		n, st, err := t.Device.TransferIn(c.ctx, uint8(t.bulkIn.Load()), c.buf)
+		n, st, err := t.Transport.TransferIn(c.ctx, uint8(t.bulkIn.Load()), c.buf)
 		c.done <- pacedResult{n, st, err}
 	}
 }

@@ -33,9 +33,8 @@ import (
 // wait the transport asks for (SubmitPacer). Under js/wasm a goroutine runs until it blocks, so
 // the call reaches the browser's queue before any other slot runs and ticket order is queue
 // order, exactly. Natively the calls of several slots race from the ticket into the
-// transport's queue: when the transport serializes its entry with a mutex (usbnic/sim does), a
-// later caller can take it first. The Transport interface cannot rule that out; a transport that
-// numbered its queue entries and returned the number could.
+// transport's queue, and a later caller can take its place first; a transport that says when a
+// call enters its queue (QueuedIn, as usbnic/sim does) has the ticket drawn at that moment.
 //
 // Frames are copied. The rx fixup hands each frame, a slice of the transfer buffer, to the
 // receive engine, which copies it into the data buffer of a preallocated NBL. Handing out
@@ -153,14 +152,24 @@ func (s *rxSession) slot(i int) {
 	buf := s.bufs[i]
 	var timer *time.Timer // throttle waits; made on the first one
 	pacer, _ := s.n.t.(SubmitPacer)
+	queuedIn, _ := s.n.t.(QueuedIn)
+	var k uint64                                // this transfer's ticket
+	draw := func() { k = s.tickets.Add(1) - 1 } // made once per slot: no allocation per transfer
 	for s.gate(&timer) {
 		if pacer != nil && pacer.WaitSubmit(s.ctx) != nil {
 			continue // the session is over: gate says so
 		}
 		s.inflight.Add(1)
 		s.n.stats.rxInFlight.Add(1)
-		k := s.tickets.Add(1) - 1
-		got, st, err := s.n.t.TransferIn(s.ctx, s.ep, buf)
+		var got int
+		var st Status
+		var err error
+		if queuedIn != nil {
+			got, st, err = queuedIn.TransferInQueued(s.ctx, s.ep, buf, draw)
+		} else {
+			draw()
+			got, st, err = s.n.t.TransferIn(s.ctx, s.ep, buf)
+		}
 		got = min(max(got, 0), len(buf))
 		s.n.stats.rxInFlight.Add(-1)
 		if s.inflight.Add(-1) == 0 && s.killing.Load() {

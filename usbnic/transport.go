@@ -162,3 +162,12 @@ type Transport interface {
 type SubmitPacer interface {
 	WaitSubmit(ctx context.Context) error
 }
+
+// QueuedIn is implemented by a transport that can say when a bulk-IN call takes its place in the
+// endpoint's queue. TransferInQueued is TransferIn, and runs queued exactly once from inside the
+// call: when the transfer enters the queue, before it can take any data (or before a refusal
+// returns). The core draws its ordering ticket there, so ticket order is queue order even when
+// several calls race into the transport, as they do natively.
+type QueuedIn interface {
+	TransferInQueued(ctx context.Context, ep uint8, buf []byte, queued func()) (int, Status, error)
+}

@@ -291,7 +291,18 @@ func (d *Device) TransferIn(ctx context.Context, ep uint8, buf []byte) (int, usb
 	if ep&0x80 == 0 {
 		return 0, usbnic.StatusOK, fmt.Errorf("%w: endpoint %#02x is an OUT endpoint", ErrNotFound, ep)
 	}
-	return d.transfer(ctx, ep, buf, true)
+	return d.transfer(ctx, ep, buf, true, nil)
+}
+
+// TransferInQueued implements usbnic.QueuedIn: queued runs when the call takes its place in the
+// endpoint's queue, under the device's lock, so the caller's order is the queue's, the order in
+// which transfers take data. A call refused before it is queued runs queued before it returns.
+func (d *Device) TransferInQueued(ctx context.Context, ep uint8, buf []byte, queued func()) (int, usbnic.Status, error) {
+	if ep&0x80 == 0 {
+		queued()
+		return 0, usbnic.StatusOK, fmt.Errorf("%w: endpoint %#02x is an OUT endpoint", ErrNotFound, ep)
+	}
+	return d.transfer(ctx, ep, buf, true, queued)
 }
 
 // TransferOut implements usbnic.Transport.
@@ -299,22 +310,33 @@ func (d *Device) TransferOut(ctx context.Context, ep uint8, data []byte) (int, u
 	if ep&0x80 != 0 || ep == 0 {
 		return 0, usbnic.StatusOK, fmt.Errorf("%w: endpoint %#02x is not an OUT data endpoint", ErrNotFound, ep)
 	}
-	return d.transfer(ctx, ep, data, false)
+	return d.transfer(ctx, ep, data, false, nil)
 }
 
-func (d *Device) transfer(ctx context.Context, ep uint8, buf []byte, in bool) (int, usbnic.Status, error) {
+// transfer runs one transfer; queued, when not nil, runs once the transfer is in its endpoint's
+// queue (or before a refusal returns).
+func (d *Device) transfer(ctx context.Context, ep uint8, buf []byte, in bool, queued func()) (int, usbnic.Status, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if err := d.usable(ctx, true); err != nil {
+		if queued != nil {
+			queued()
+		}
 		return 0, usbnic.StatusOK, err
 	}
 	if err := d.endpointUsable(ep); err != nil {
+		if queued != nil {
+			queued()
+		}
 		return 0, usbnic.StatusOK, err
 	}
 	idx := epIndex(ep)
 	q := &d.queues[idx]
 	w := d.getWaiter()
 	q.ws = append(q.ws, w)
+	if queued != nil {
+		queued()
+	}
 	gen := d.gen[idx]
 	d.inflight++
 
