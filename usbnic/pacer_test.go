@@ -114,23 +114,7 @@ func TestPacedSubmissionKeepsTicketOrder(t *testing.T) {
 	dev := sim.New(sim.CDCECM, wire, sim.WithLinkDelay(time.Millisecond))
 	pt := newPacedTransport(dev)
 	ctx := context.Background()
-	desc, err := usbnic.ParseDeviceDesc(pt.DeviceDescriptor())
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, err := pt.ConfigDescriptor(ctx, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := usbnic.ParseConfig(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	core := usbnic.New(pt, desc, cfg, cdcecm.Driver, usbnic.Options{RxTransfers: 3})
-	a := ndis.New(core, ndis.Config{Name: "paced0"})
-	if err := a.Initialize(); err != nil {
-		t.Fatal(err)
-	}
+	core, a := initCore(t, pt, cdcecm.Driver, usbnic.Options{RxTransfers: 3}, "paced0")
 	pt.bulkIn.Store(uint32(core.Info().InEndpoint))
 	go pt.pump()
 	p := &countingProtocol{a: a}

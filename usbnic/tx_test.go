@@ -75,27 +75,12 @@ func TestTxZeroLengthPacketFollowsItsTransfer(t *testing.T) {
 	dev := sim.New(sim.CDCECM, wire, sim.WithLinkDelay(time.Millisecond))
 	rt := &recordingTransport{Device: dev}
 	ctx := context.Background()
-	desc, err := usbnic.ParseDeviceDesc(rt.DeviceDescriptor())
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, err := rt.ConfigDescriptor(ctx, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := usbnic.ParseConfig(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	core := usbnic.New(rt, desc, cfg, sendZLPDriver, usbnic.Options{TxTransfers: 4})
-	a := ndis.New(core, ndis.Config{Name: "zlp0"})
-	if err := a.Initialize(); err != nil {
-		t.Fatal(err)
-	}
+	core, a := initCore(t, rt, sendZLPDriver, usbnic.Options{TxTransfers: 4}, "zlp0")
 	p := &sendProtocol{returningProtocol: returningProtocol{a: a}, done: map[ndis.Status]int{}}
 	if err := a.Bind(p); err != nil {
 		t.Fatal(err)
 	}
+	var err error
 	if p.sp, err = ndis.NewSendPool(a, ndis.SendPoolConfig{Count: 64, DataSize: 1536}); err != nil {
 		t.Fatal(err)
 	}
@@ -197,4 +182,28 @@ func TestTxZeroLengthPacketFollowsItsTransfer(t *testing.T) {
 	for _, r := range a.Reports() {
 		t.Errorf("misuse report: %v", r)
 	}
+}
+
+// initCore reads t's descriptors, makes a core for drv on it and initializes an ndis adapter
+// named name over it.
+func initCore(tb testing.TB, t usbnic.Transport, drv *usbnic.Driver, opts usbnic.Options, name string) (*usbnic.NIC, *ndis.Adapter) {
+	tb.Helper()
+	desc, err := usbnic.ParseDeviceDesc(t.DeviceDescriptor())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	raw, err := t.ConfigDescriptor(context.Background(), 0)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cfg, err := usbnic.ParseConfig(raw)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	core := usbnic.New(t, desc, cfg, drv, opts)
+	a := ndis.New(core, ndis.Config{Name: name})
+	if err := a.Initialize(); err != nil {
+		tb.Fatal(err)
+	}
+	return core, a
 }
