@@ -39,10 +39,10 @@ const (
 // product runs the checks of the real page on one variant.
 func (e *variantEnv) product(ctx context.Context) error {
 	v, r := e.v, e.r
-	// A page that never answers at load has happened in about one VM run in three, to one of
-	// the Linux-gadget variants (never twice in a run, never to a later step): the renderer stops
-	// answering DevTools before window.webminiport appears. Not understood yet; it is reported
-	// in the table, and the variant goes on with a second load in a new tab.
+	// In about half the VM runs one page stops answering DevTools while it brings its device
+	// up, most often at load (also after a replug, and once in a FunctionFS page variant). Not
+	// understood yet. At load it is reported in the table and the variant goes on with a second
+	// load in a new tab, so that the rest of the variant is still checked.
 	for attempt := 1; ; attempt++ {
 		err := e.loadPage(ctx)
 		if err == nil {
