@@ -120,15 +120,13 @@ func (e *ffsRun) comparePageStats(ctx context.Context, pe *variantEnv) error {
 	e.r.Add("statistics", err == nil && m.TxErrors == 0 && s.USB.RxFixupErrors == 0 && s.USB.RxFrameErrors == 0,
 		"page: in %d frames %d B, out %d frames %d B, fixup errors %d; model: rx %d frames %d B, tx %d frames %d B, tx errors %d (%s)",
 		in, s.Stats.InOctets, out, s.Stats.OutOctets, s.USB.RxFixupErrors, m.RxFrames, m.RxBytes, m.TxFrames, m.TxBytes, m.TxErrors, m.LastTxError)
-	// The model's verdicts decide; an ep0 read or write the kernel failed is reported apart. Now
-	// and then our ep0 read for a vendor request comes back with EOVERFLOW (here during the
-	// page's link reset, which polls the TX FIFO with back-to-back requests; once under Linux's
-	// asix too); the host writes the register again and goes on, and the counters agree.
-	// dummy_hcd sets EOVERFLOW on a gadget ep0 request it finds stale when a new SETUP arrives,
-	// or when the host sent more than the request holds; which one this is is not pinned down.
-	e.r.Add("control requests", c.Stalls == 0 && c.LateStalls == 0,
-		"%d requests; the model stalled %d, refused %d after their data stage", c.Setups, c.Stalls, c.LateStalls)
-	e.r.Add("ep0 I/O", true, "%d reads or writes of ep0 failed in the kernel (each one in %s)", c.Errors, e.g.log)
+	// An ep0 read or write the kernel failed fails too. Now and then our ep0 read for a vendor
+	// request comes back with EOVERFLOW (during the page's link reset, which polls the TX FIFO
+	// with back-to-back requests; once under Linux's asix too) and the host goes on with every
+	// counter agreeing; not understood yet, so it stays a failure.
+	e.r.Add("control requests", c.Stalls == 0 && c.LateStalls == 0 && c.Errors == 0,
+		"%d requests; the model stalled %d, refused %d after their data stage; %d I/O errors (each one in %s)",
+		c.Setups, c.Stalls, c.LateStalls, c.Errors, e.g.log)
 	e.r.Add("bus", true, "%s speed; %d IN transfers (%d ZLPs), %d OUT", rep.Function.Speed, c.InTransfers, c.ZLPs, c.OutTransfers)
 	return nil
 }
