@@ -21,6 +21,12 @@ udevadm settle --timeout=60
 # traffic and removal, not power management.
 [ -w /sys/module/usbcore/parameters/autosuspend ] && echo -1 >/sys/module/usbcore/parameters/autosuspend
 
+# A process that crashes leaves its core in the run folder, for gdb on the host (a renderer
+# that crashed was the "page that stops answering" of earlier runs).
+mkdir -p "$out/cores"
+echo "$out/cores/core.%e.%p" >/proc/sys/kernel/core_pattern
+ulimit -c unlimited
+
 "$VMTEST_GUEST" -options "$out/options.json" -log "$out/guest.log"
 status=$?
 echo "$status" >"$out/guest.exit"

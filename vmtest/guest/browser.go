@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/debugger"
+	"github.com/chromedp/cdproto/inspector"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 )
@@ -77,9 +78,20 @@ type browser struct {
 	cancel context.CancelFunc
 	log    io.Writer // console messages and exceptions of the pages
 
-	mu        sync.Mutex // guards tab and tabCancel, and the log
+	mu        sync.Mutex // guards tab, tabCancel, crash and the log
 	tab       context.Context
 	tabCancel context.CancelFunc
+	crash     chan struct{} // closed at the next renderer crash; nil until asked for
+}
+
+// nextCrash returns a channel that is closed when a tab's renderer crashes from now on.
+func (b *browser) nextCrash() <-chan struct{} {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.crash == nil {
+		b.crash = make(chan struct{})
+	}
+	return b.crash
 }
 
 // startBrowser launches the real Chromium binary (Debian's wrapper script costs forks and adds
@@ -107,6 +119,7 @@ func startBrowser(parent context.Context, chromium string, log io.Writer) (*brow
 		chromedp.Flag("disable-renderer-backgrounding", true),
 		chromedp.Flag("disable-backgrounding-occluded-windows", true),
 		chromedp.UserDataDir(profile),
+
 		chromedp.CombinedOutput(log),
 		chromedp.WSURLReadTimeout(3 * time.Minute),
 		chromedp.ModifyCmdFunc(func(cmd *exec.Cmd) {
@@ -173,6 +186,12 @@ func (b *browser) onEvent(ev any) {
 		fmt.Fprintf(b.log, "console.%s: %s\n", e.Type, strings.Join(parts, " "))
 	case *runtime.EventExceptionThrown:
 		fmt.Fprintf(b.log, "exception: %s\n", e.ExceptionDetails.Error())
+	case *inspector.EventTargetCrashed:
+		fmt.Fprintf(b.log, "%s the page's renderer crashed\n", time.Now().Format("15:04:05.000"))
+		if b.crash != nil {
+			close(b.crash)
+			b.crash = nil
+		}
 	}
 }
 

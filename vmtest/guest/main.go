@@ -210,7 +210,7 @@ func runVariant(ctx context.Context, log *logger, br *browser, opts result.Optio
 			r.Add("run", false, "%v", err)
 		}
 	}
-	if env.hung {
+	if env.gone != nil {
 		env.reportHang()
 	} else if !r.Passed() && opts.Page == "web" {
 		env.saveDebug()
@@ -228,7 +228,7 @@ type variantEnv struct {
 	origin string
 	runDir string
 	r      *result.Result
-	hung   bool // a call into the page went unanswered (variantEnv.call)
+	gone   error // why the page no longer answers (errNoAnswer, errCrashed), or nil (variantEnv.call)
 }
 
 // stepError ends a variant's checks: the named step could not go on.

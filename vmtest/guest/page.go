@@ -100,19 +100,36 @@ const evalTimeout = 90 * time.Second
 // errNoAnswer is what a call returns when the page did not answer within evalTimeout.
 var errNoAnswer = errors.New("the page did not answer within " + evalTimeout.String())
 
-// call evaluates expr in the page like browser.eval, bounded by evalTimeout.
-// Once the page has not answered, every later call fails at once: it would not answer either.
+// errCrashed is what a call returns when the page's renderer crashed while it waited.
+var errCrashed = errors.New("the page's renderer crashed")
+
+// pageGone reports whether err says that the page no longer answers, so that waiting longer
+// or calling again is pointless.
+func pageGone(err error) bool { return errors.Is(err, errNoAnswer) || errors.Is(err, errCrashed) }
+
+// call evaluates expr in the page like browser.eval, bounded by evalTimeout, and ends at once
+// when the renderer crashes. Once the page is gone, every later call fails at once.
 func (e *variantEnv) call(ctx context.Context, expr string, res any) error {
 	head, _, _ := strings.Cut(strings.TrimSpace(expr), "\n")
-	if e.hung {
-		return fmt.Errorf("%w: %.80s", errNoAnswer, head)
+	if e.gone != nil {
+		return fmt.Errorf("%w: %.80s", e.gone, head)
 	}
-	cctx, cancel := context.WithTimeout(ctx, evalTimeout)
+	crash := e.br.nextCrash()
+	cctx, cancel := context.WithTimeoutCause(ctx, evalTimeout, errNoAnswer)
 	defer cancel()
+	cctx, cancelCrash := context.WithCancelCause(cctx)
+	defer cancelCrash(nil)
+	go func() {
+		select {
+		case <-crash:
+			cancelCrash(errCrashed)
+		case <-cctx.Done():
+		}
+	}()
 	err := e.br.eval(cctx, expr, res)
 	if err != nil && cctx.Err() != nil && ctx.Err() == nil {
-		e.hung = true
-		return fmt.Errorf("%w: %.80s", errNoAnswer, head)
+		e.gone = context.Cause(cctx)
+		return fmt.Errorf("%w: %.80s", e.gone, head)
 	}
 	return err
 }
@@ -180,7 +197,7 @@ func (e *variantEnv) waitState(ctx context.Context, d time.Duration, cond func(*
 		if err == nil && cond(s) {
 			return s, nil
 		}
-		if errors.Is(err, errNoAnswer) {
+		if pageGone(err) {
 			return s, err
 		}
 		if time.Now().After(deadline) {
@@ -226,12 +243,15 @@ func (e *variantEnv) saveDebug() {
 // reportHang records where a page that stopped answering is stuck, as a failed check: the
 // innermost frames of its JavaScript and WebAssembly stack.
 func (e *variantEnv) reportHang() {
-	e.r.Add("page hung", false, "the page does not answer; %s", e.hangStack())
+	e.r.Add("page hung", false, "the page does not answer: %s", e.hangStack())
 }
 
 // hangStack says where a page that does not answer is stuck: the innermost frames of its stack
 // when the debugger could pause it, or why it could not.
 func (e *variantEnv) hangStack() string {
+	if errors.Is(e.gone, errCrashed) {
+		return "its renderer crashed; its core dump, if the kernel wrote one, is in " + filepath.Join(e.runDir, "cores")
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	stack, err := e.br.pausedStack(ctx)
