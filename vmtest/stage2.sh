@@ -11,6 +11,7 @@ echo "vmtest: stage 2 on $(uname -r)"
 
 ip link set lo up
 mount -t configfs none /sys/kernel/config
+mount -t debugfs none /sys/kernel/debug
 mkdir -p /run/udev
 /lib/systemd/systemd-udevd --daemon
 udevadm trigger --action=add

@@ -120,11 +120,20 @@ func run(optionsPath, logPath string) error {
 		if !ok {
 			return fmt.Errorf("unknown variant %q", name)
 		}
+		mon, err := startUSBMon(filepath.Join(runDir, "usbmon-"+v.Name+".txt"))
+		if err != nil {
+			log.logf("%s: no usbmon trace: %v", v.Name, err)
+		}
 		var r *result.Result
 		if v.Function == result.FFSFunction {
 			r = runFFSVariant(ctx, log, br, opts.Page, origin, runDir, v)
 		} else {
 			r = runVariant(ctx, log, br, opts, origin, runDir, v)
+		}
+		if mon != nil {
+			if err := mon.stop(); err != nil {
+				log.logf("%s: usbmon trace: %v", v.Name, err)
+			}
 		}
 		if err := result.WriteJSON(filepath.Join(runDir, result.ResultFile(v.Name)), r); err != nil {
 			return err
