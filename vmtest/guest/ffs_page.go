@@ -92,7 +92,7 @@ func (e *ffsRun) page(ctx context.Context) error {
 		return stop("unplug", "%v", err)
 	}
 	s, err = pe.waitState(ctx, stepTimeout, func(s *pageState) bool { return s.Adapter.Removed || s.Source != "usb" })
-	e.r.Unplug = fmt.Sprintf("page: %s", adapterLine(s))
+	e.r.Unplug = unplugCell(s)
 	e.r.Add("unplug", err == nil, "after the unbind: %s", adapterLine(s))
 	return nil
 }
@@ -152,4 +152,16 @@ func (e *ffsRun) dhcpSeen(ctx context.Context, pe *variantEnv, s *pageState) str
 	}
 	parts = append(parts, fmt.Sprintf("DHCP frames decoded: [%s]", strings.Join(dhcp, "; ")))
 	return strings.Join(parts, "; ")
+}
+
+// unplugCell is the table's short account of the unplug: the adapter's state and the NBLs
+// still out (the whole line is in the unplug check).
+func unplugCell(s *pageState) string {
+	switch {
+	case s == nil:
+		return "no answer from the page"
+	case s.Adapter.Removed:
+		return fmt.Sprintf("removed (%s, %d NBLs out)", s.Adapter.State, s.Pending.Pending)
+	}
+	return fmt.Sprintf("not removed (%s, source %s)", s.Adapter.State, s.Source)
 }
