@@ -119,7 +119,6 @@ func startBrowser(parent context.Context, chromium string, log io.Writer) (*brow
 		chromedp.Flag("disable-renderer-backgrounding", true),
 		chromedp.Flag("disable-backgrounding-occluded-windows", true),
 		chromedp.UserDataDir(profile),
-
 		chromedp.CombinedOutput(log),
 		chromedp.WSURLReadTimeout(3 * time.Minute),
 		chromedp.ModifyCmdFunc(func(cmd *exec.Cmd) {
