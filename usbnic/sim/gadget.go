@@ -252,6 +252,24 @@ func (g *Gadget) Out(ep uint8, data []byte) error {
 	return err
 }
 
+// OutTransferSize returns the length of the reads the device posts on OUT endpoint ep when its
+// function fixes it, 0 when it does not. A host may send a transfer of exactly that length with
+// no zero-length packet after it: Linux's cdc_ncm pads a full NTB to dwNtbOutMaxSize and sends
+// it bare, and f_ncm reads exactly that much (u_ether.c rx_submit: is_fixed, fixed_out_len). A
+// longer read would take the next transfer into the same one.
+func (g *Gadget) OutTransferSize(ep uint8) int {
+	d := g.d
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.cur == nil {
+		return 0
+	}
+	if s, ok := d.cur.fn.(fullOutSizer); ok {
+		return s.fullOutTransfer(ep)
+	}
+	return 0
+}
+
 // gadgetEndpoint finds ep in the selected alternate settings. Called with the lock held.
 func (d *Device) gadgetEndpoint(ctx context.Context, ep uint8) (*epSpec, error) {
 	if err := d.alive(ctx); err != nil {
@@ -290,6 +308,12 @@ type fullInSizer interface {
 	fullInTransfer(ep uint8) int
 }
 
+// fullOutSizer is implemented by functions whose device posts reads of a fixed length on an
+// OUT endpoint; fullOutTransfer returns that length (0: none).
+type fullOutSizer interface {
+	fullOutTransfer(ep uint8) int
+}
+
 // fullInTransfer: an AX88772 bulk-IN burst stops at the RX_CTL size, which is what Linux sizes
 // its reads to (asix_devices.c: rx_urb_size 2048 with AX_DEFAULT_RX_CTL's 2 KiB burst). A burst
 // cut there fills the host's read; a shorter one that happens to end on a packet boundary needs
@@ -306,6 +330,14 @@ func (m *ax88772) fullInTransfer(ep uint8) int {
 func (m *ncm) fullInTransfer(ep uint8) int {
 	if ep == m.l.in {
 		return m.inSize
+	}
+	return 0
+}
+
+// fullOutTransfer: f_ncm reads whole NTBs of dwNtbOutMaxSize on its bulk-OUT endpoint.
+func (m *ncm) fullOutTransfer(ep uint8) int {
+	if ep == m.l.out {
+		return ncmOutMaxSize
 	}
 	return 0
 }

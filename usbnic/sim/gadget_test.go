@@ -296,3 +296,27 @@ func BenchmarkGadgetIn(b *testing.B) {
 		})
 	}
 }
+
+// The length of the device's reads on an OUT endpoint: f_ncm posts whole NTBs of
+// dwNtbOutMaxSize on its bulk-OUT endpoint; no other model fixes one.
+func TestGadgetOutTransferSize(t *testing.T) {
+	for _, tc := range []struct {
+		m    *Model
+		ep   uint8
+		want int
+	}{
+		{CDCNCM, gadgetLayout.out, 16384},
+		{CDCNCM, gadgetLayout.in, 0},
+		{CDCECM, gadgetLayout.out, 0},
+		{AX88179, 0x03, 0},
+		{AX88772, 0x03, 0},
+	} {
+		g := NewGadget(tc.m, nil, usbnic.SpeedHigh)
+		if !g.SetConfiguration(1) {
+			t.Fatalf("%s: SET_CONFIGURATION 1 refused", tc.m.Name)
+		}
+		if got := g.OutTransferSize(tc.ep); got != tc.want {
+			t.Errorf("%s %#02x: %d, want %d", tc.m.Name, tc.ep, got, tc.want)
+		}
+	}
+}

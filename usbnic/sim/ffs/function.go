@@ -573,9 +573,14 @@ func (f *Function) transferIn(s *session, e Endpoint, file File, buf []byte) boo
 }
 
 // transferOut reads one of the host's OUT transfers from the endpoint's file and hands it to the
-// model; the buffer is a multiple of wMaxPacketSize, so each read returns one transfer. It
-// reports whether the session goes on.
+// model. The read is a multiple of wMaxPacketSize, so it ends at the host's short or zero-length
+// packet; where the model's device reads a fixed length (an NCM NTB of dwNtbOutMaxSize, which
+// the host may send with neither) it reads exactly that, as the device does. It reports whether
+// the session goes on.
 func (f *Function) transferOut(s *session, e Endpoint, file File, buf []byte) bool {
+	if size := s.g.OutTransferSize(e.Address); size > 0 && size < len(buf) {
+		buf = buf[:size]
+	}
 	n, err := file.Read(buf)
 	if err != nil {
 		f.ioError(e, err)

@@ -87,6 +87,7 @@ func (e *fakeEP0) Close() error { return nil }
 type fakeEP struct {
 	written chan []byte
 	host    chan []byte
+	packet  int // wMaxPacketSize for Read to join transfers as a UDC does; 0: a read per transfer
 	mu      sync.Mutex
 	enabled bool
 	off     chan struct{}
@@ -139,7 +140,18 @@ func (e *fakeEP) Read(p []byte) (int, error) {
 	}
 	select {
 	case b := <-e.host:
-		return copy(p, b), nil
+		n := copy(p, b)
+		// With packet set, as a device controller does: a read ends at a short packet or when
+		// it is full, so a transfer of whole packets runs on into the host's next one.
+		for e.packet > 0 && n < len(p) && len(b) > 0 && len(b)%e.packet == 0 {
+			select {
+			case b = <-e.host:
+				n += copy(p[n:], b)
+			case <-off:
+				return 0, ErrDisabled
+			}
+		}
+		return n, nil
 	case <-off:
 		return 0, ErrDisabled
 	}

@@ -133,6 +133,7 @@ func TestEndpointFileNames(t *testing.T) {
 // then one file per UDC endpoint. An endpoint file takes its configuration as its first write.
 type gfsDir struct {
 	ep0    *fakeEP0
+	packet int // the endpoint files' fakeEP.packet
 	mu     sync.Mutex
 	bound  bool
 	eps    map[string]*gfsEP
@@ -180,6 +181,7 @@ func (d *gfsDir) Open(name string) (File, error) {
 		return d.ep0, nil
 	}
 	ep := &gfsEP{fakeEP: newFakeEP(), dir: d, name: name}
+	ep.packet = d.packet
 	d.mu.Lock()
 	d.eps[name] = ep
 	d.mu.Unlock()
@@ -199,39 +201,87 @@ func gfsEvent(typ uint32, union [8]byte) []byte {
 	return b
 }
 
-func TestGadgetFSServesTheCDCECMModel(t *testing.T) {
-	q := sim.NewQueue(16)
-	d := &gfsDir{ep0: &fakeEP0{parse: ParseGadgetFSEvents, events: make(chan []byte), outcomes: make(chan string, 1)}, eps: map[string]*gfsEP{}}
-	f, err := NewGadgetFS(d, Config{Model: sim.CDCECM, Wire: q, Logf: t.Logf})
+// gfsRig serves a CDC model through a fake GadgetFS instance whose endpoint files join
+// transfers of whole packets as a device controller does (packet bytes; 0: they do not).
+type gfsRig struct {
+	t      *testing.T
+	d      *gfsDir
+	f      *Function
+	q      *sim.Queue
+	cancel context.CancelFunc
+	served chan error
+}
+
+func newGFSRig(t *testing.T, m *sim.Model, packet int) *gfsRig {
+	r := &gfsRig{t: t, q: sim.NewQueue(16), served: make(chan error, 1)}
+	r.d = &gfsDir{ep0: &fakeEP0{parse: ParseGadgetFSEvents, events: make(chan []byte), outcomes: make(chan string, 1)}, eps: map[string]*gfsEP{}, packet: packet}
+	f, err := NewGadgetFS(r.d, Config{Model: m, Wire: r.q, Logf: t.Logf})
 	if err != nil {
 		t.Fatal(err)
 	}
+	r.f = f
 	if err := f.Start(); err != nil {
 		t.Fatal(err)
 	}
+	var ctx context.Context
+	ctx, r.cancel = context.WithCancel(context.Background())
+	go func() { r.served <- f.Serve(ctx) }()
+	r.d.ep0.events <- gfsEvent(1, [8]byte{3}) // CONNECT at high speed
+	return r
+}
+
+func (r *gfsRig) setup(rt, req uint8, value, index, length uint16) string {
+	r.t.Helper()
+	var u [8]byte
+	u[0], u[1] = rt, req
+	binary.LittleEndian.PutUint16(u[2:], value)
+	binary.LittleEndian.PutUint16(u[4:], index)
+	binary.LittleEndian.PutUint16(u[6:], length)
+	r.d.ep0.events <- gfsEvent(3, u)
+	select {
+	case o := <-r.d.ep0.outcomes:
+		return o
+	case <-time.After(5 * time.Second):
+		r.t.Fatalf("request %#02x/%#02x got no answer", rt, req)
+		return ""
+	}
+}
+
+// sent waits for a frame the model put on its wire.
+func (r *gfsRig) sent() []byte {
+	buf := make([]byte, 2048)
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		if n := r.q.Sent(buf); n > 0 {
+			return buf[:n]
+		}
+	}
+	return nil
+}
+
+// disconnect ends the session as the host going does and waits for Serve to return.
+func (r *gfsRig) disconnect() {
+	r.t.Helper()
+	r.cancel()
+	for _, ep := range r.d.eps {
+		ep.disable()
+	}
+	r.d.ep0.events <- gfsEvent(2, [8]byte{})
+	select {
+	case err := <-r.served:
+		if err != nil {
+			r.t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		r.t.Fatal("Serve did not return after DISCONNECT")
+	}
+}
+
+func TestGadgetFSServesTheCDCECMModel(t *testing.T) {
+	r := newGFSRig(t, sim.CDCECM, 0)
+	d, f, q, setup := r.d, r.f, r.q, r.setup
 	if len(d.ep0.blobs) != 1 || !bytes.Equal(d.ep0.blobs[0], f.Layout().Descriptors) {
 		t.Fatalf("the UDC file got %d writes, want the descriptors", len(d.ep0.blobs))
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- f.Serve(ctx) }()
-	setup := func(rt, req uint8, value, index, length uint16) string {
-		t.Helper()
-		var u [8]byte
-		u[0], u[1] = rt, req
-		binary.LittleEndian.PutUint16(u[2:], value)
-		binary.LittleEndian.PutUint16(u[4:], index)
-		binary.LittleEndian.PutUint16(u[6:], length)
-		d.ep0.events <- gfsEvent(3, u)
-		select {
-		case o := <-d.ep0.outcomes:
-			return o
-		case <-time.After(5 * time.Second):
-			t.Fatalf("request %#02x/%#02x got no answer", rt, req)
-			return ""
-		}
-	}
-	d.ep0.events <- gfsEvent(1, [8]byte{3}) // CONNECT at high speed
 	// String 5 is iMACAddress: the host MAC in hex, UTF-16LE.
 	if o := setup(0x80, 0x06, 0x0305, 0x0409, 255); !strings.HasPrefix(o, "in 1a 03 30 00 32 00") {
 		t.Errorf("GET_DESCRIPTOR(string 5): %s, want \"020000000002\"", o)
@@ -267,30 +317,11 @@ func TestGadgetFSServesTheCDCECMModel(t *testing.T) {
 		t.Fatal("the frame from the wire did not reach bulk IN")
 	}
 	d.ep("ep2out-bulk").host <- frame
-	buf := make([]byte, 2048)
-	deadline := time.Now().Add(5 * time.Second)
-	n := 0
-	for n == 0 && time.Now().Before(deadline) {
-		n = q.Sent(buf)
-		time.Sleep(time.Millisecond)
-	}
-	if !bytes.Equal(buf[:n], frame) {
-		t.Errorf("wire got % x, want the frame from bulk OUT", buf[:n])
+	if got := r.sent(); !bytes.Equal(got, frame) {
+		t.Errorf("wire got % x, want the frame from bulk OUT", got)
 	}
 	// The host goes: every transfer ends (the UDC does that), the files close.
-	cancel()
-	for _, ep := range d.eps {
-		ep.disable()
-	}
-	d.ep0.events <- gfsEvent(2, [8]byte{})
-	select {
-	case err := <-served:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("Serve did not return after DISCONNECT")
-	}
+	r.disconnect()
 	if len(d.closed) != 3 {
 		t.Errorf("closed %v, want the three endpoint files", d.closed)
 	}
@@ -300,5 +331,50 @@ func TestGadgetFSServesTheCDCECMModel(t *testing.T) {
 	}
 	if err := f.Close(); err != nil {
 		t.Error(err)
+	}
+}
+
+// ntb16 is a CDC-NCM NTB16 (NCM 1.0 §3.2.1, §3.3.1) with one datagram, block bytes long: the
+// NTH16, the NDP16 at 12, the datagram at 32, zeros to the end.
+func ntb16(seq uint16, frame []byte, block int) []byte {
+	b := make([]byte, block)
+	copy(b, "NCMH")
+	binary.LittleEndian.PutUint16(b[4:], 12)
+	binary.LittleEndian.PutUint16(b[6:], seq)
+	binary.LittleEndian.PutUint16(b[8:], uint16(block))
+	binary.LittleEndian.PutUint16(b[10:], 12)
+	copy(b[12:], "NCM0")
+	binary.LittleEndian.PutUint16(b[16:], 16) // wLength: header, one entry, the terminator
+	binary.LittleEndian.PutUint16(b[20:], 32)
+	binary.LittleEndian.PutUint16(b[22:], uint16(len(frame)))
+	copy(b[32:], frame)
+	return b
+}
+
+// Linux's cdc_ncm pads a full NTB to dwNtbOutMaxSize and sends it with no zero-length packet,
+// as NCM allows for a transfer of exactly that size; f_ncm reads exactly that much. A program
+// that read more waited for the host's next transfer to end the read: a burst of pings under
+// cdc_ncm got 11 of its replies 5.6 s late (vmtest ffs-ncm, usbmon trace).
+func TestGadgetFSReadsNCMTransfersOfTheMaximumSize(t *testing.T) {
+	r := newGFSRig(t, sim.CDCNCM, 512)
+	if o := r.setup(0x00, 0x09, 1, 0, 0); o != "status" {
+		t.Fatalf("SET_CONFIGURATION 1: %s", o)
+	}
+	if o := r.setup(0x01, 0x0B, 1, 1, 0); o != "status" {
+		t.Fatalf("SET_INTERFACE 1/1: %s", o)
+	}
+	frame := append([]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 2, 0, 0, 0, 0, 1, 0x88, 0xb5}, make([]byte, 46)...)
+	r.d.ep("ep2out-bulk").host <- ntb16(1, frame, 16384)
+	if got := r.sent(); !bytes.Equal(got, frame) {
+		t.Fatalf("wire got % x after a bare 16384-byte NTB, want its frame", got)
+	}
+	frame[15] = 2
+	r.d.ep("ep2out-bulk").host <- ntb16(2, frame, 100)
+	if got := r.sent(); !bytes.Equal(got, frame) {
+		t.Fatalf("wire got % x after a short NTB, want its frame", got)
+	}
+	r.disconnect()
+	if c := r.f.Snapshot().Counters; c.OutTransfers != 2 || c.OutBytes != 16384+100 || c.Errors != 0 {
+		t.Errorf("counters %+v, want 2 OUT transfers of 16484 bytes and no error", c)
 	}
 }
