@@ -292,6 +292,10 @@ func (d *Driver) OIDRequestComplete(req *ndis.OIDRequest, st ndis.Status) {
 	}
 }
 
+// ErrSendBusy is what a send returns when every send buffer is in flight: the caller may try
+// again once the miniport has completed some.
+var ErrSendBusy = errors.New("capture: every send buffer is in flight")
+
 // SendFrame sends a copy of frame. The status arrives later in Counters.
 func (d *Driver) SendFrame(frame []byte) error {
 	return d.build(func(buf []byte) (int, error) {
@@ -330,7 +334,7 @@ func (d *Driver) build(fill func(buf []byte) (int, error)) error {
 	}
 	h, buf := d.send.Take()
 	if h == 0 {
-		return errors.New("capture: every send buffer is in flight")
+		return ErrSendBusy
 	}
 	n, err := fill(buf)
 	if err == nil {

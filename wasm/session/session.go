@@ -765,7 +765,7 @@ func (s *Session) Send(kind string, o SendOptions) error {
 	}
 	switch kind {
 	case "arp":
-		return v.st.ARP(target)
+		return waitForSendBuffer(func() error { return v.st.ARP(target) })
 	case "ping":
 		size, count := o.Size, o.Count
 		if size == 0 {
@@ -778,15 +778,35 @@ func (s *Session) Send(kind string, o SendOptions) error {
 			return fmt.Errorf("session: %d pings at once is too many (at most 1000)", count)
 		}
 		for range count {
-			if err := v.st.Ping(now, target, size); err != nil {
+			if err := waitForSendBuffer(func() error { return v.st.Ping(now, target, size) }); err != nil {
 				return err
 			}
 		}
 		return nil
 	case "dhcp":
-		return v.st.DHCPDiscover(now)
+		return waitForSendBuffer(func() error { return v.st.DHCPDiscover(now) })
 	}
 	return fmt.Errorf("session: unknown send kind %q (arp, ping or dhcp)", kind)
+}
+
+// sendBufferWait bounds how long a send waits for one of the capture driver's send buffers.
+const sendBufferWait = 5 * time.Second
+
+// waitForSendBuffer runs send until it is not refused for want of a send buffer: a burst of
+// pings longer than the buffers (or an adapter slow to complete sends) waits for them to come
+// home rather than failing, as long as the adapter completes some within sendBufferWait.
+func waitForSendBuffer(send func() error) error {
+	deadline := time.Now().Add(sendBufferWait)
+	for pause := time.Millisecond; ; pause = min(2*pause, 20*time.Millisecond) {
+		err := send()
+		if !errors.Is(err, capture.ErrSendBusy) {
+			return err
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%w for %v: the adapter completes no send", err, sendBufferWait)
+		}
+		time.Sleep(pause)
+	}
 }
 
 // adapterLocked returns the current adapter if it is initialized.

@@ -588,3 +588,19 @@ func TestGateAsksForANudgeOncePerWait(t *testing.T) {
 		t.Fatalf("a wait after the nudge: %v, asked %d times, want 2", err, asked)
 	}
 }
+
+// A ping count above the capture driver's send buffers (16): the pings beyond them wait for a
+// buffer to come home instead of failing the whole send, and each is counted once.
+func TestPingMoreThanTheSendBuffersAtOnce(t *testing.T) {
+	s := newSession(t, Config{})
+	startBound(t, s, "AX88179", "quiet")
+	before := s.Adapter().Station
+	if err := s.Send("ping", SendOptions{Count: 100, Size: 1400}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "100 ping replies", func() bool { return s.Adapter().Station.PingReplies-before.PingReplies == 100 })
+	after := s.Adapter().Station
+	if sent := after.PingsSent - before.PingsSent; sent != 100 || after.SendErrors != before.SendErrors {
+		t.Errorf("%d pings sent, %d send errors; want 100 and none", sent, after.SendErrors-before.SendErrors)
+	}
+}

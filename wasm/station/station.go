@@ -203,9 +203,13 @@ func (s *Station) SkipTo(num uint64) {
 }
 
 // send puts s.buf[:n] on the wire. Called with s.mu held.
+// send puts the first n bytes of the frame buffer on the wire. A send refused because every
+// send buffer is in flight is not counted as a send error: the caller may try again.
 func (s *Station) send(n int) error {
 	if err := s.cfg.Send(s.buf[:n]); err != nil {
-		s.st.SendErrors++
+		if !errors.Is(err, capture.ErrSendBusy) {
+			s.st.SendErrors++
+		}
 		s.st.LastError = err.Error()
 		return err
 	}
@@ -228,8 +232,11 @@ func (s *Station) discoverLocked(now time.Time) error {
 	s.st.Phase = PhaseSelecting
 	s.retryAt = now.Add(s.retryDelay)
 	n := s.buildDHCP(dhcpDiscover, [4]byte{}, [4]byte{})
+	if err := s.send(n); err != nil {
+		return err
+	}
 	s.st.Discovers++
-	return s.send(n)
+	return nil
 }
 
 // ARP sends an ARP who-has for target from the station's address (0.0.0.0 before it has one,
@@ -252,8 +259,11 @@ func (s *Station) arpLocked(target [4]byte) error {
 	if err != nil {
 		return err
 	}
+	if err := s.send(n); err != nil {
+		return err
+	}
 	s.st.ARPRequests++
-	return s.send(n)
+	return nil
 }
 
 // Ping sends an ICMP echo request with size payload bytes to target. Without the target's MAC
@@ -296,21 +306,26 @@ func (s *Station) macForLocked(ip [4]byte) ([6]byte, bool) {
 	return mac, ok
 }
 
+// pingLocked sends one echo request; a ping that could not be sent takes no sequence number
+// and is not counted, so that the caller may send it again.
 func (s *Station) pingLocked(now time.Time, target [4]byte, mac [6]byte, size int) error {
-	s.pingSeq++
+	seq := s.pingSeq + 1
 	req := capture.EchoRequest{SrcMAC: s.cfg.MAC, DstMAC: mac, SrcIP: s.st.IP, DstIP: netip.AddrFrom4(target),
-		ID: s.pingID, Seq: s.pingSeq, IPID: uint16(s.rng.Uint32()), PayloadLen: size}
+		ID: s.pingID, Seq: seq, IPID: uint16(s.rng.Uint32()), PayloadLen: size}
 	n, err := capture.BuildEchoRequest(s.buf[:], &req)
 	if err != nil {
 		return err
 	}
-	s.sentAt[s.pingSeq] = now
-	if len(s.sentAt) > 1024 { // answers that never came
-		clear(s.sentAt)
-		s.sentAt[s.pingSeq] = now
+	if err := s.send(n); err != nil {
+		return err
 	}
+	s.pingSeq = seq
+	if len(s.sentAt) >= 1024 { // answers that never came
+		clear(s.sentAt)
+	}
+	s.sentAt[seq] = now
 	s.st.PingsSent++
-	return s.send(n)
+	return nil
 }
 
 // DHCPDiscover sends one discover, as the page's "DHCP discover" button does; an offer that

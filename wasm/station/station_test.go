@@ -2,6 +2,7 @@ package station
 
 import (
 	"encoding/binary"
+	"errors"
 	"net/netip"
 	"testing"
 	"time"
@@ -319,5 +320,46 @@ func TestAnsweringAFrameDoesNotAllocate(t *testing.T) {
 		st.handleLocked(now, other)
 	}); n != 0 {
 		t.Fatalf("%v allocations per answered frame, want 0", n)
+	}
+}
+
+// A send refused for want of a send buffer is no send error and takes nothing: the ping sent
+// again afterwards gets the next sequence number, and each request is counted once.
+func TestASendRefusedForWantOfABufferCountsNothing(t *testing.T) {
+	busy := true
+	var seqs []uint16
+	st := New(Config{MAC: hostMAC, Send: func(f []byte) error {
+		if busy {
+			return capture.ErrSendBusy
+		}
+		if len(f) >= 42 && f[23] == 1 { // ICMP: the echo request's sequence number
+			seqs = append(seqs, uint16(f[40])<<8|uint16(f[41]))
+		}
+		return nil
+	}})
+	st.st.Phase, st.st.IP, st.st.PrefixBits = PhaseBound, netip.MustParseAddr("192.168.77.100"), 24
+	gw := netip.MustParseAddr("192.168.77.1")
+	st.neigh[gw.As4()] = [6]byte{2, 0x77, 0, 0, 0, 1}
+	now := time.Unix(0, 0)
+	for _, send := range []func() error{
+		func() error { return st.Ping(now, gw, 56) },
+		func() error { return st.ARP(gw) },
+		func() error { return st.DHCPDiscover(now) },
+	} {
+		if err := send(); !errors.Is(err, capture.ErrSendBusy) {
+			t.Fatalf("busy send: %v, want ErrSendBusy", err)
+		}
+	}
+	if s := st.State(); s.PingsSent != 0 || s.ARPRequests != 0 || s.Discovers != 0 || s.SendErrors != 0 {
+		t.Fatalf("after refused sends: %+v, want nothing counted", s)
+	}
+	busy = false
+	for range 2 {
+		if err := st.Ping(now, gw, 56); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if s := st.State(); s.PingsSent != 2 || len(seqs) != 2 || seqs[0] != 1 || seqs[1] != 2 {
+		t.Fatalf("pings sent %d with sequence numbers %v, want 2 numbered 1 and 2", s.PingsSent, seqs)
 	}
 }
