@@ -54,7 +54,7 @@ type vmSpec struct {
 //
 // TCG runs the two vCPUs in one host thread (thread=single). With one thread per vCPU
 // (thread=multi), Chromium's renderer crashed at about one page load in four (4 of 16 in two
-// runs; 0 of 20 in the first two runs with thread=single). Its three core dumps agree: the
+// runs; 0 of 44 in six runs with thread=single). Its three core dumps agree: the
 // main thread called a WebAssembly jump-table slot and jumped on into pages V8 had already
 // freed (PROT_NONE), while the slot, read from the same dump, already held the new target.
 // V8 repoints such a slot from a compile thread when it tiers a function up; the stale jump
