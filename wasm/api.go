@@ -13,7 +13,7 @@ import (
 	"webminiport/wasm/session"
 )
 
-// installAPI publishes window.webminiport, the console and test API (docs/PAGE.md):
+// installAPI publishes window.webminiport, the console and test API (README.md, "Console API"):
 //
 //	state()                   a JSON-serialisable snapshot of adapter, pools and counters
 //	frames(n)                 the newest n frames (number, time, length, protocol, info, ...)

@@ -3,7 +3,7 @@
 // Command wasm is the webminiport page: it runs a session (package session) — a virtual adapter
 // at once, or a USB adapter paired over WebUSB — and draws it, live, with package ui's arithmetic
 // and web/render.js's command buffer. It also publishes window.webminiport, the console and test
-// API (api.go; docs/PAGE.md).
+// API (api.go; README.md, "Console API").
 //
 // Threads: everything runs on the browser's main thread. Event handlers only record what
 // happened or start a goroutine (bring-ups take seconds); the render loop reads one Sample per

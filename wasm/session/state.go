@@ -11,7 +11,7 @@ import (
 
 // State is window.webminiport.state(): a JSON-serialisable snapshot of the adapter, its pools
 // with their counters and owner maps, the capture driver, the ring and the station. Field names
-// are the JSON names; docs/PAGE.md lists them.
+// are the JSON names; README.md ("Console API") lists them.
 type State struct {
 	Source   string          `json:"source"` // "virtual", "usb" or "none"
 	Model    string          `json:"model,omitempty"`
