@@ -431,7 +431,7 @@ func (e *ffsRun) burst(ctx context.Context) error {
 	if err != nil {
 		return stop("burst", "%v", err)
 	}
-	got, err := burstToGateway(ctx, burstCount, burstSize)
+	got, why, err := burstToGateway(ctx, burstCount, burstSize)
 	time.Sleep(600 * time.Millisecond) // the program's stats file catches up
 	after, rerr := e.g.report()
 	if rerr != nil {
@@ -439,8 +439,8 @@ func (e *ffsRun) burst(ctx context.Context) error {
 	}
 	frames := after.Function.Device.RxFrames - before.Function.Device.RxFrames
 	transfers := after.Function.Counters.InTransfers - before.Function.Counters.InTransfers
-	e.r.Add("burst", err == nil && got == burstCount, "%d of %d echo replies of %d bytes sent back to back; the model delivered %d frames in %d IN transfers (interrupt ones included)%s",
-		got, burstCount, 14+20+8+burstSize, frames, transfers, errSuffix(err))
+	e.r.Add("burst", err == nil && got == burstCount, "%d of %d echo replies of %d bytes sent back to back; the model delivered %d frames in %d IN transfers (interrupt ones included)%s%s",
+		got, burstCount, 14+20+8+burstSize, frames, transfers, why, errSuffix(err))
 	e.r.Requests += burstCount
 	e.r.Replies += got
 	return nil

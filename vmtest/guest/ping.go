@@ -9,6 +9,9 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"strconv"
+	"strings"
+	"syscall"
 	"time"
 )
 
@@ -108,27 +111,30 @@ func awaitReply(c net.PacketConn, buf, req []byte) (bool, error) {
 // burstToGateway sends n echo requests of size bytes to the gateway back to back, then collects
 // the replies: the network answers them together, so the adapter has several frames to pack
 // into one bulk-IN transfer (AX88179 aggregates, AX88772 stream records spanning transfers, NCM
-// NTBs with several datagrams). It returns how many replies came back intact.
-func burstToGateway(ctx context.Context, n, size int) (int, error) {
+// NTBs with several datagrams). It returns how many replies came back intact and, when some
+// did not, where the kernel saw the others: replies whose payload differed, the socket's drops
+// and the ICMP counters of /proc/net/snmp over the burst.
+func burstToGateway(ctx context.Context, n, size int) (int, string, error) {
 	c, err := net.ListenPacket("ip4:icmp", "0.0.0.0")
 	if err != nil {
-		return 0, err
+		return 0, "", err
 	}
 	defer c.Close()
+	icmp0 := readICMPStats()
 	dst := &net.IPAddr{IP: net.ParseIP(wireGateway)}
 	id := uint16(os.Getpid()) ^ 0x5555
 	want := map[uint16][]byte{}
 	for seq := uint16(1); int(seq) <= n; seq++ {
 		req := echoRequest(id, seq, size)
 		if _, err := c.WriteTo(req, dst); err != nil {
-			return 0, err
+			return 0, "", err
 		}
 		want[seq] = req
 	}
-	got := 0
+	got, differed := 0, 0
 	buf := make([]byte, 2048)
 	if err := c.SetReadDeadline(time.Now().Add(replyTimeout)); err != nil {
-		return 0, err
+		return 0, "", err
 	}
 	for len(want) > 0 && ctx.Err() == nil {
 		m, _, err := c.ReadFrom(buf)
@@ -136,17 +142,80 @@ func burstToGateway(ctx context.Context, n, size int) (int, error) {
 			break
 		}
 		if err != nil {
-			return got, err
+			return got, "", err
 		}
 		r := buf[:m]
 		if len(r) < 8 || r[0] != 0 || binary.BigEndian.Uint16(r[4:]) != id {
 			continue
 		}
 		seq := binary.BigEndian.Uint16(r[6:])
-		if req, ok := want[seq]; ok && string(r[8:]) == string(req[8:]) {
+		req, ok := want[seq]
+		switch {
+		case ok && string(r[8:]) == string(req[8:]):
 			delete(want, seq)
 			got++
+		case ok:
+			differed++
 		}
 	}
-	return got, nil
+	if got == n {
+		return got, "", nil
+	}
+	icmp1 := readICMPStats()
+	note := fmt.Sprintf("; %d replies with a payload that differs, socket drops %s, ICMP in over the burst: %d echo replies, %d errors, %d checksum errors",
+		differed, rawSocketDrops(c), icmp1["InEchoReps"]-icmp0["InEchoReps"], icmp1["InErrors"]-icmp0["InErrors"], icmp1["InCsumErrors"]-icmp0["InCsumErrors"])
+	return got, note, nil
+}
+
+// readICMPStats returns the Icmp: counters of /proc/net/snmp by name (empty when unreadable).
+func readICMPStats() map[string]int64 {
+	stats := map[string]int64{}
+	b, err := os.ReadFile("/proc/net/snmp")
+	if err != nil {
+		return stats
+	}
+	var names []string
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 || f[0] != "Icmp:" {
+			continue
+		}
+		if names == nil {
+			names = f[1:]
+			continue
+		}
+		for i, v := range f[1:] {
+			if i < len(names) {
+				stats[names[i]], _ = strconv.ParseInt(v, 10, 64)
+			}
+		}
+	}
+	return stats
+}
+
+// rawSocketDrops returns the drops column of /proc/net/raw for the socket c: the messages the
+// kernel had for it but did not queue (its receive buffer was full).
+func rawSocketDrops(c net.PacketConn) string {
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		return "unknown"
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return "unknown"
+	}
+	var link string
+	rc.Control(func(fd uintptr) { link, _ = os.Readlink(fmt.Sprintf("/proc/self/fd/%d", fd)) })
+	inode := strings.TrimSuffix(strings.TrimPrefix(link, "socket:["), "]")
+	b, err := os.ReadFile("/proc/net/raw")
+	if err != nil || inode == "" {
+		return "unknown"
+	}
+	for _, line := range strings.Split(string(b), "\n")[1:] {
+		f := strings.Fields(line)
+		if len(f) >= 13 && f[9] == inode {
+			return f[len(f)-1]
+		}
+	}
+	return "unknown"
 }

@@ -1,0 +1,29 @@
+//go:build linux
+
+package main
+
+import (
+	"net"
+	"strconv"
+	"testing"
+)
+
+// The burst's diagnosis reads the kernel's ICMP counters and the raw socket's drops.
+func TestICMPStatsAndRawSocketDrops(t *testing.T) {
+	stats := readICMPStats()
+	for _, name := range []string{"InEchoReps", "InErrors", "InCsumErrors"} {
+		if _, ok := stats[name]; !ok {
+			t.Errorf("/proc/net/snmp has no Icmp %s (got %v)", name, stats)
+		}
+	}
+	c, err := net.ListenPacket("ip4:icmp", "0.0.0.0")
+	if err != nil {
+		t.Skipf("no raw ICMP socket here (needs CAP_NET_RAW): %v", err)
+	}
+	defer c.Close()
+	if d := rawSocketDrops(c); d == "unknown" {
+		t.Error("the raw socket was not found in /proc/net/raw")
+	} else if _, err := strconv.Atoi(d); err != nil {
+		t.Errorf("drops %q is not a number", d)
+	}
+}
