@@ -204,16 +204,14 @@ func (s *Station) SkipTo(num uint64) {
 
 // send puts s.buf[:n] on the wire. Called with s.mu held.
 // send puts the first n bytes of the frame buffer on the wire. A send refused because every
-// send buffer is in flight is not counted as a send error: the caller may try again.
+// send buffer is in flight is no send error (the caller may try again): it is returned only.
 func (s *Station) send(n int) error {
-	if err := s.cfg.Send(s.buf[:n]); err != nil {
-		if !errors.Is(err, capture.ErrSendBusy) {
-			s.st.SendErrors++
-		}
+	err := s.cfg.Send(s.buf[:n])
+	if err != nil && !errors.Is(err, capture.ErrSendBusy) {
+		s.st.SendErrors++
 		s.st.LastError = err.Error()
-		return err
 	}
-	return nil
+	return err
 }
 
 // StartDHCP forgets any lease and sends a discover; Poll follows the offer with a request, and
