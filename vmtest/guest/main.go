@@ -142,6 +142,12 @@ func run(optionsPath, logPath string) error {
 		if !r.Passed() {
 			verdict = "FAIL"
 			failed++
+			// The log keeps every failure's detail: a variant run twice has one result file.
+			for _, c := range r.Checks {
+				if !c.OK {
+					log.logf("%s: FAIL %s: %s", v.Name, c.Name, c.Detail)
+				}
+			}
 		}
 		log.progressf("%s: %s in %.0fs", v.Name, verdict, r.Seconds)
 	}
