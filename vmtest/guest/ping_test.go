@@ -5,10 +5,12 @@ package main
 import (
 	"net"
 	"strconv"
+	"syscall"
 	"testing"
 )
 
-// The burst's diagnosis reads the kernel's ICMP counters and the raw socket's drops.
+// The burst's socket takes a receive buffer past rmem_max, and its diagnosis reads the kernel's
+// ICMP counters and the socket's drops.
 func TestICMPStatsAndRawSocketDrops(t *testing.T) {
 	stats := readICMPStats()
 	for _, name := range []string{"InEchoReps", "InErrors", "InCsumErrors"} {
@@ -21,6 +23,19 @@ func TestICMPStatsAndRawSocketDrops(t *testing.T) {
 		t.Skipf("no raw ICMP socket here (needs CAP_NET_RAW): %v", err)
 	}
 	defer c.Close()
+	if err := forceReadBuffer(c, burstReadBuffer); err != nil {
+		t.Fatal(err)
+	}
+	rc, err := c.(*net.IPConn).SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var size int
+	var serr error
+	rc.Control(func(fd uintptr) { size, serr = syscall.GetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF) })
+	if serr != nil || size < burstReadBuffer {
+		t.Errorf("SO_RCVBUF %d (%v), want at least %d", size, serr, burstReadBuffer)
+	}
 	if d := rawSocketDrops(c); d == "unknown" {
 		t.Error("the raw socket was not found in /proc/net/raw")
 	} else if _, err := strconv.Atoi(d); err != nil {
