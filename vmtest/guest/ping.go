@@ -120,9 +120,9 @@ func burstToGateway(ctx context.Context, n, size int) (int, string, error) {
 		return 0, "", err
 	}
 	defer c.Close()
-	// Room for the whole burst: the kernel charges a reply to the socket with the buffer it
-	// arrived in, and with the default 208 KiB an ffs-ax88179-ss burst lost 2 of 20 replies
-	// at the socket (its drops column) after the stack had counted all 20 (Icmp InEchoReps).
+	// Room for the whole burst: the socket is charged each reply's buffer (skb truesize), not
+	// its bytes, and with the default 208 KiB an ffs-ax88179-ss burst lost 2 of 20 replies at
+	// the socket (its drops column) after the stack had counted all 20 (Icmp InEchoReps).
 	if err := forceReadBuffer(c, burstReadBuffer); err != nil {
 		return 0, "", err
 	}
