@@ -109,18 +109,22 @@ func TestTransmitAllocatesNothing(t *testing.T) {
 func benchFill(b *testing.B, m *Model) {
 	for _, size := range []int{64, 1514} {
 		b.Run(map[int]string{64: "64B", 1514: "1514B"}[size], func(b *testing.B) {
-			r := newFloodRig(b, m, size)
-			before := r.d.Stats().RxFrames
-			b.ReportAllocs()
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				r.fill(b)
-			}
-			frames := float64(r.d.Stats().RxFrames - before)
-			b.ReportMetric(frames/float64(b.N), "frames/transfer")
-			b.ReportMetric(frames/b.Elapsed().Seconds(), "frames/s")
+			runFill(b, newFloodRig(b, m, size))
 		})
 	}
+}
+
+// runFill times b.N bulk-IN transfers of r and reports frames per transfer and per second.
+func runFill(b *testing.B, r floodRig) {
+	before := r.d.Stats().RxFrames
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		r.fill(b)
+	}
+	frames := float64(r.d.Stats().RxFrames - before)
+	b.ReportMetric(frames/float64(b.N), "frames/transfer")
+	b.ReportMetric(frames/b.Elapsed().Seconds(), "frames/s")
 }
 
 // BenchmarkSimNCMFill fills one 16 KiB bulk-IN transfer (an NTB) from a flood wire.
@@ -191,18 +195,7 @@ func BenchmarkSimAX88179FromWire(b *testing.B) {
 	for _, size := range []int{64, 1514} {
 		for _, runs := range []bool{true, false} {
 			name := map[int]string{64: "64B", 1514: "1514B"}[size] + map[bool]string{true: "/runs", false: "/single"}[runs]
-			b.Run(name, func(b *testing.B) {
-				r := newWireRig(b, size, runs)
-				before := r.d.Stats().RxFrames
-				b.ReportAllocs()
-				b.ResetTimer()
-				for i := 0; i < b.N; i++ {
-					r.fill(b)
-				}
-				frames := float64(r.d.Stats().RxFrames - before)
-				b.ReportMetric(frames/float64(b.N), "frames/transfer")
-				b.ReportMetric(frames/b.Elapsed().Seconds(), "frames/s")
-			})
+			b.Run(name, func(b *testing.B) { runFill(b, newWireRig(b, size, runs)) })
 		}
 	}
 }
