@@ -235,20 +235,45 @@ func (r *rig) setup(rt, req uint8, value, index, length uint16, out []byte) stri
 	r.dir.ep0.mu.Lock()
 	r.dir.ep0.outData = out
 	r.dir.ep0.mu.Unlock()
+	u := setupPacket(rt, req, value, index, length)
 	b := make([]byte, EventSize)
-	b[0], b[1] = rt, req
-	binary.LittleEndian.PutUint16(b[2:], value)
-	binary.LittleEndian.PutUint16(b[4:], index)
-	binary.LittleEndian.PutUint16(b[6:], length)
+	copy(b, u[:])
 	b[8] = byte(EventSetup)
 	r.dir.ep0.events <- b
+	return r.dir.ep0.outcome(r.t, rt, req)
+}
+
+// setupPacket is a control request's setup packet (USB 2.0 §9.3).
+func setupPacket(rt, req uint8, value, index, length uint16) [8]byte {
+	var u [8]byte
+	u[0], u[1] = rt, req
+	binary.LittleEndian.PutUint16(u[2:], value)
+	binary.LittleEndian.PutUint16(u[4:], index)
+	binary.LittleEndian.PutUint16(u[6:], length)
+	return u
+}
+
+// outcome waits for what became of the request just handed to Serve.
+func (e *fakeEP0) outcome(t *testing.T, rt, req uint8) string {
+	t.Helper()
 	select {
-	case o := <-r.dir.ep0.outcomes:
+	case o := <-e.outcomes:
 		return o
 	case <-time.After(5 * time.Second):
-		r.t.Fatalf("request %#02x/%#02x got no answer", rt, req)
+		t.Fatalf("request %#02x/%#02x got no answer", rt, req)
 		return ""
 	}
+}
+
+// waitSent waits up to 5 s for a frame the model put on its wire; nil when none came.
+func waitSent(q *sim.Queue) []byte {
+	buf := make([]byte, 2048)
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		if n := q.Sent(buf); n > 0 {
+			return buf[:n]
+		}
+	}
+	return nil
 }
 
 // enable enables the endpoints and then reports it, as f_fs does on SET_CONFIGURATION.
@@ -413,15 +438,8 @@ func TestFunctionMovesEndpointData(t *testing.T) {
 	// A frame from the host: LE32 length, LE32 0, the frame.
 	out := append([]byte{60, 0, 0, 0, 0, 0, 0, 0}, f[:60]...)
 	r.dir.eps["ep3"].host <- out
-	buf := make([]byte, 2048)
-	deadline := time.Now().Add(5 * time.Second)
-	n := 0
-	for n == 0 && time.Now().Before(deadline) {
-		n = r.wire.Sent(buf)
-		time.Sleep(time.Millisecond)
-	}
-	if !bytes.Equal(buf[:n], f[:60]) {
-		t.Fatalf("wire got % x, want the 60-byte frame", buf[:n])
+	if got := waitSent(r.wire); !bytes.Equal(got, f[:60]) {
+		t.Fatalf("wire got % x, want the 60-byte frame", got)
 	}
 	// The goroutines count a transfer once its file operation returned: wait for that.
 	var s Snapshot

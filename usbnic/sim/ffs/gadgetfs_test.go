@@ -232,30 +232,8 @@ func newGFSRig(t *testing.T, m *sim.Model, packet int) *gfsRig {
 
 func (r *gfsRig) setup(rt, req uint8, value, index, length uint16) string {
 	r.t.Helper()
-	var u [8]byte
-	u[0], u[1] = rt, req
-	binary.LittleEndian.PutUint16(u[2:], value)
-	binary.LittleEndian.PutUint16(u[4:], index)
-	binary.LittleEndian.PutUint16(u[6:], length)
-	r.d.ep0.events <- gfsEvent(3, u)
-	select {
-	case o := <-r.d.ep0.outcomes:
-		return o
-	case <-time.After(5 * time.Second):
-		r.t.Fatalf("request %#02x/%#02x got no answer", rt, req)
-		return ""
-	}
-}
-
-// sent waits for a frame the model put on its wire.
-func (r *gfsRig) sent() []byte {
-	buf := make([]byte, 2048)
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
-		if n := r.q.Sent(buf); n > 0 {
-			return buf[:n]
-		}
-	}
-	return nil
+	r.d.ep0.events <- gfsEvent(3, setupPacket(rt, req, value, index, length))
+	return r.d.ep0.outcome(r.t, rt, req)
 }
 
 // disconnect ends the session as the host going does and waits for Serve to return.
@@ -317,7 +295,7 @@ func TestGadgetFSServesTheCDCECMModel(t *testing.T) {
 		t.Fatal("the frame from the wire did not reach bulk IN")
 	}
 	d.ep("ep2out-bulk").host <- frame
-	if got := r.sent(); !bytes.Equal(got, frame) {
+	if got := waitSent(r.q); !bytes.Equal(got, frame) {
 		t.Errorf("wire got % x, want the frame from bulk OUT", got)
 	}
 	// The host goes: every transfer ends (the UDC does that), the files close.
@@ -365,12 +343,12 @@ func TestGadgetFSReadsNCMTransfersOfTheMaximumSize(t *testing.T) {
 	}
 	frame := append([]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 2, 0, 0, 0, 0, 1, 0x88, 0xb5}, make([]byte, 46)...)
 	r.d.ep("ep2out-bulk").host <- ntb16(1, frame, 16384)
-	if got := r.sent(); !bytes.Equal(got, frame) {
+	if got := waitSent(r.q); !bytes.Equal(got, frame) {
 		t.Fatalf("wire got % x after a bare 16384-byte NTB, want its frame", got)
 	}
 	frame[15] = 2
 	r.d.ep("ep2out-bulk").host <- ntb16(2, frame, 100)
-	if got := r.sent(); !bytes.Equal(got, frame) {
+	if got := waitSent(r.q); !bytes.Equal(got, frame) {
 		t.Fatalf("wire got % x after a short NTB, want its frame", got)
 	}
 	r.disconnect()
