@@ -17,8 +17,8 @@ import (
 
 // guestModules are what the guest loads, named as modprobe knows them: virtio and 9p for the
 // host root, overlay for a writable root on top of it, dummy_hcd and the gadget functions for
-// the device under test, usbmon for a trace of its transfers. Nothing the VM needs is built into Debian's kernel; modprobe adds each
-// one's dependencies, in load order.
+// the device under test, usbmon for a trace of its transfers. Nothing the VM needs is built
+// into Debian's kernel; modprobe adds each one's dependencies, in load order.
 var guestModules = []string{
 	"virtio_pci", "9pnet_virtio", "9p", "overlay",
 	"dummy_hcd", "configfs", "libcomposite", "usb_f_ecm", "usb_f_ncm", "usbmon",

@@ -179,6 +179,20 @@ const burstReadBuffer = 8 << 20
 // forceReadBuffer sets c's receive buffer to n bytes past net.core.rmem_max (SO_RCVBUFFORCE:
 // the guest driver runs as root).
 func forceReadBuffer(c net.PacketConn, n int) error {
+	var serr error
+	if err := withFD(c, func(fd int) {
+		serr = syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_RCVBUFFORCE, n)
+	}); err != nil {
+		return err
+	}
+	if serr != nil {
+		return fmt.Errorf("SO_RCVBUFFORCE %d: %w", n, serr)
+	}
+	return nil
+}
+
+// withFD runs f with c's file descriptor.
+func withFD(c net.PacketConn, f func(fd int)) error {
 	sc, ok := c.(syscall.Conn)
 	if !ok {
 		return fmt.Errorf("%T has no file descriptor", c)
@@ -187,16 +201,7 @@ func forceReadBuffer(c net.PacketConn, n int) error {
 	if err != nil {
 		return err
 	}
-	var serr error
-	if err := rc.Control(func(fd uintptr) {
-		serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUFFORCE, n)
-	}); err != nil {
-		return err
-	}
-	if serr != nil {
-		return fmt.Errorf("SO_RCVBUFFORCE %d: %w", n, serr)
-	}
-	return nil
+	return rc.Control(func(fd uintptr) { f(int(fd)) })
 }
 
 // readICMPStats returns the Icmp: counters of /proc/net/snmp by name (empty when unreadable).
@@ -228,16 +233,10 @@ func readICMPStats() map[string]int64 {
 // rawSocketDrops returns the drops column of /proc/net/raw for the socket c: the messages the
 // kernel had for it but did not queue (its receive buffer was full).
 func rawSocketDrops(c net.PacketConn) string {
-	sc, ok := c.(syscall.Conn)
-	if !ok {
-		return "unknown"
-	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
-		return "unknown"
-	}
 	var link string
-	rc.Control(func(fd uintptr) { link, _ = os.Readlink(fmt.Sprintf("/proc/self/fd/%d", fd)) })
+	if err := withFD(c, func(fd int) { link, _ = os.Readlink(fmt.Sprintf("/proc/self/fd/%d", fd)) }); err != nil {
+		return "unknown"
+	}
 	inode := strings.TrimSuffix(strings.TrimPrefix(link, "socket:["), "]")
 	b, err := os.ReadFile("/proc/net/raw")
 	if err != nil || inode == "" {

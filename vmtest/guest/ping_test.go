@@ -26,13 +26,11 @@ func TestICMPStatsAndRawSocketDrops(t *testing.T) {
 	if err := forceReadBuffer(c, burstReadBuffer); err != nil {
 		t.Fatal(err)
 	}
-	rc, err := c.(*net.IPConn).SyscallConn()
-	if err != nil {
-		t.Fatal(err)
-	}
 	var size int
 	var serr error
-	rc.Control(func(fd uintptr) { size, serr = syscall.GetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF) })
+	if err := withFD(c, func(fd int) { size, serr = syscall.GetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_RCVBUF) }); err != nil {
+		t.Fatal(err)
+	}
 	if serr != nil || size < burstReadBuffer {
 		t.Errorf("SO_RCVBUF %d (%v), want at least %d", size, serr, burstReadBuffer)
 	}
